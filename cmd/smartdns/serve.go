@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/smartdns/smartdns/dns"
+	"github.com/smartdns/smartdns/internal/config"
+	"github.com/smartdns/smartdns/internal/store"
+	"github.com/smartdns/smartdns/zones"
+)
+
+// shutdownGrace bounds how long in-flight queries may take on SIGTERM.
+const shutdownGrace = 5 * time.Second
+
+func cmdServe(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "config file (YAML)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *path == "" {
+		fmt.Fprintln(stderr, "smartdns serve: --config FILE is required")
+		return 2
+	}
+	cfg, probs := config.Load(*path)
+	if cfg == nil {
+		for _, p := range probs {
+			fmt.Fprintln(stderr, p.Error())
+		}
+		return 1
+	}
+	log := newLogger(cfg.Log, stderr)
+	for _, p := range probs {
+		log.Warn(p.Error())
+	}
+
+	st, err := store.Open(cfg.Data)
+	if err != nil {
+		log.Error("cannot open the state file", "err", err)
+		return 1
+	}
+	defer st.Close()
+
+	h := &dns.Handler{MaxUDPSize: cfg.MaxUDPSize}
+	loader := &zones.Loader{Dir: cfg.Zones, Options: compileOptions(cfg), Store: st, Logger: log}
+	publish := func(snap *zones.Snapshot, rep zones.LoadReport) {
+		logReport(log, rep)
+		if snap != nil {
+			h.SetSnapshot(snap)
+			logSnapshot(log, snap)
+		}
+	}
+	snap, rep := loader.Load(true)
+	if snap == nil {
+		snap = zones.NewSnapshot(0, nil)
+	}
+	publish(snap, rep)
+
+	srv := &dns.Server{
+		Handler:        h,
+		Addrs:          cfg.Listen,
+		TCPIdleTimeout: cfg.TCP.IdleTimeout,
+		MaxTCPConns:    cfg.TCP.MaxConnections,
+		UDPWorkers:     cfg.Workers,
+		Logger:         log,
+	}
+	if err := srv.Listen(); err != nil {
+		log.Error("cannot listen", "err", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve() }()
+	go loader.Watch(ctx, cfg.Reload.Interval, publish)
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	log.Info("ready", "listen", strings.Join(srv.LocalAddrs(), ","), "zones", len(snap.Zones()), "version", version)
+	for {
+		select {
+		case <-hup:
+			reload(log, *path, cfg, loader, publish)
+		case <-ctx.Done():
+			log.Info("shutting down")
+			sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+			err := srv.Shutdown(sctx)
+			cancel()
+			<-served
+			if err != nil {
+				log.Warn("shutdown did not finish in time", "err", err)
+			}
+			return 0
+		}
+	}
+}
+
+// reload re-reads the config and every zone (SIGHUP). Settings that need
+// new sockets (listen) or a new state file (data) take a restart.
+func reload(log *slog.Logger, path string, old *config.Config, l *zones.Loader, publish func(*zones.Snapshot, zones.LoadReport)) {
+	cfg, probs := config.Load(path)
+	if cfg == nil {
+		for _, p := range probs {
+			log.Error("config reload refused; keeping the running config", "problem", p.Error())
+		}
+	} else {
+		if strings.Join(cfg.Listen, ",") != strings.Join(old.Listen, ",") || cfg.Data != old.Data {
+			log.Warn("listen and data changes take effect on restart")
+		}
+		l.Reconfigure(cfg.Zones, compileOptions(cfg))
+	}
+	snap, rep := l.Load(true)
+	publish(snap, rep)
+}
+
+func compileOptions(cfg *config.Config) zones.CompileOptions {
+	sec := func(d time.Duration) uint32 { return uint32(d / time.Second) }
+	return zones.CompileOptions{
+		Nameservers: cfg.Nameservers,
+		SOA: zones.SOADefaults{
+			Mname: cfg.SOA.Mname, Rname: cfg.SOA.Rname,
+			TTL: sec(cfg.SOA.TTL), Refresh: sec(cfg.SOA.Refresh), Retry: sec(cfg.SOA.Retry),
+			Expire: sec(cfg.SOA.Expire), Minimum: sec(cfg.SOA.Minimum),
+		},
+	}
+}
+
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	switch strings.ToLower(c.Level) {
+	case "debug":
+		level = slog.LevelDebug
+	case "warn", "warning":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func logReport(log *slog.Logger, rep zones.LoadReport) {
+	for _, z := range rep.Zones {
+		for _, p := range z.Problems {
+			if p.Warning {
+				log.Warn("zone warning", "zone", z.Origin, "problem", p.Error())
+			} else {
+				log.Error("zone refused; the last good version keeps serving", "zone", z.Origin, "problem", p.Error())
+			}
+		}
+	}
+}
+
+func logSnapshot(log *slog.Logger, snap *zones.Snapshot) {
+	var parts []string
+	for _, z := range snap.Zones() {
+		parts = append(parts, fmt.Sprintf("%s=%d", z.Origin, z.Serial))
+	}
+	log.Info("zones loaded", "generation", snap.Generation, "count", len(parts), "serials", strings.Join(parts, " "))
+}

@@ -1,0 +1,365 @@
+package dns
+
+import (
+	"encoding/binary"
+	"sync/atomic"
+
+	"github.com/smartdns/smartdns/zones"
+)
+
+// maxChain bounds how many CNAME or DNAME steps one answer follows; longer
+// chains (and loops) end where the bound is reached, as NSD and Knot do.
+const maxChain = 12
+
+// Handler answers queries from the current zones.Snapshot. It is safe for
+// concurrent use; the zero value serves nothing (REFUSED) until a snapshot
+// is set.
+type Handler struct {
+	snap atomic.Pointer[zones.Snapshot]
+	// MaxUDPSize is the largest UDP answer we send to an EDNS client.
+	MaxUDPSize int
+}
+
+// SetSnapshot publishes a new set of zones; queries in flight finish on
+// the one they started with.
+func (h *Handler) SetSnapshot(s *zones.Snapshot) { h.snap.Store(s) }
+
+// Snapshot returns the zones being served.
+func (h *Handler) Snapshot() *zones.Snapshot { return h.snap.Load() }
+
+// answer holds the state of one response being built.
+type answer struct {
+	w          msgWriter
+	r          *request
+	snap       *zones.Snapshot
+	tcp        bool
+	rcode      int
+	aa         bool
+	tc         bool
+	partial    bool // TC set but what was written is kept
+	an, ns, ar uint16
+	// authority: at most one RRset (SOA or NS).
+	auth      *zones.RRset
+	authOwner string
+	// additional: the Extra lists of the RRsets answered.
+	extras  [8][]zones.Extra
+	nextras int
+	// seen holds the names visited by a CNAME/DNAME chain.
+	seen  [maxChain + 1]string
+	nseen int
+	// scratch for names synthesized by DNAME, alternating.
+	scratch [2][256]byte
+}
+
+// ServeDNS answers the query in pkt, writing the response into out (which
+// must be at least 512 bytes, and 65535 for TCP). It returns the response,
+// a slice of out, or nil when the packet deserves no answer.
+func (h *Handler) ServeDNS(pkt, out []byte, tcp bool) []byte {
+	var r request
+	st := r.parse(pkt)
+	if st == parseDrop {
+		return nil
+	}
+	var a answer
+	a.r, a.tcp = &r, tcp
+	limit := minUDPSize
+	if tcp {
+		limit = maxMsgSize
+	} else if r.edns {
+		limit = int(r.udpSize)
+		if limit < minUDPSize {
+			limit = minUDPSize
+		}
+		if max := h.maxUDP(); limit > max {
+			limit = max
+		}
+	}
+	if r.edns {
+		limit -= optRRLen // room for our OPT, always sent
+	}
+	a.w.reset(out, limit)
+
+	switch st {
+	case parseFormErr:
+		a.rcode = rcodeFormErr
+	case parseNotImp:
+		a.rcode = rcodeNotImp
+	case parseBadVers:
+		a.rcode = rcodeBadVers
+	default:
+		a.snap = h.snap.Load()
+		a.answerQuestion()
+	}
+	return a.finish(h.maxUDP())
+}
+
+func (h *Handler) maxUDP() int {
+	if h.MaxUDPSize < minUDPSize {
+		return 1232
+	}
+	return h.MaxUDPSize
+}
+
+// answerQuestion fills the sections for a well-formed QUERY.
+func (a *answer) answerQuestion() {
+	r := a.r
+	switch {
+	case r.qclass != classINET && r.qclass != classANY:
+		a.rcode = rcodeRefused
+		return
+	case r.qtype == typeAXFR || r.qtype == typeIXFR:
+		a.rcode = rcodeRefused // zone transfers are not offered
+		return
+	case r.qtype == typeMAILA || r.qtype == typeMAILB:
+		a.rcode = rcodeNotImp
+		return
+	}
+	// The question goes in first so names can point at it; its suffixes
+	// are remembered for compression, which is also how owner names equal
+	// to the qname keep the client's case.
+	a.writeQuestion()
+	name := bstr(r.qlow[:r.qlen])
+	z := a.snap.Find(name)
+	if z == nil {
+		a.rcode = rcodeRefused
+		return
+	}
+	if r.qtype == typeDS && name == z.Apex {
+		// DS lives on the parent side of a cut (RFC 4035 §3.1.4.1).
+		if p := a.snap.Parent(z); p != nil {
+			z = p
+		}
+	}
+	a.aa = true
+	a.resolve(z, name, r.qtype)
+	a.writeAuthority()
+	a.writeAdditional()
+}
+
+// resolve follows name through the zones until an answer, a negative
+// answer, a referral, or the end of a chain.
+func (a *answer) resolve(z *zones.Zone, name string, qtype uint16) {
+	for step := 0; ; step++ {
+		a.seen[a.nseen] = name
+		a.nseen++
+		res := z.Lookup(name, qtype)
+		switch res.Kind {
+		case zones.Success:
+			a.addAnswer(name, res.Set)
+			return
+		case zones.NoData:
+			a.setAuth(z.Apex, z.NegSOA)
+			return
+		case zones.NameError:
+			a.rcode = rcodeNXDomain
+			a.setAuth(z.Apex, z.NegSOA)
+			return
+		case zones.Delegation:
+			if step == 0 {
+				a.aa = false
+			}
+			a.setAuth(res.Node.Name, res.Set)
+			a.addExtra(res.Set.Extra)
+			return
+		case zones.Any:
+			a.answerAny(name, res.Node)
+			return
+		case zones.ApexAlias:
+			set, _ := a.snap.ResolveAddrs(res.Node.Alias, qtype)
+			if set == nil {
+				a.setAuth(z.Apex, z.NegSOA)
+				return
+			}
+			a.addAnswer(name, set)
+			return
+		case zones.CNAMEAlias:
+			a.addAnswer(name, res.Set)
+			name = bstr(res.Set.Data[0])
+		case zones.DNAMERedirect:
+			a.addAnswer(res.Node.Name, res.Set)
+			target, ok := a.synthesize(name, res.Node.Name, res.Set.Data[0], step)
+			if !ok {
+				a.rcode = rcodeYXDomain // the new name is too long (RFC 6672 §2.2)
+				return
+			}
+			if !a.w.writeRR(name, typeCNAME, res.Set.TTL, []byte(target)) {
+				a.tc = true
+				return
+			}
+			a.an++
+			name = target
+		}
+		if a.tc || step+1 >= maxChain || a.visited(name) {
+			return
+		}
+		if z = a.snap.Find(name); z == nil {
+			return // the chain leaves the zones we serve
+		}
+	}
+}
+
+// synthesize builds the DNAME substitution of owner by target in name.
+func (a *answer) synthesize(name, owner string, target []byte, step int) (string, bool) {
+	prefix := len(name) - len(owner)
+	if prefix+len(target) > 255 {
+		return "", false
+	}
+	buf := &a.scratch[step%2]
+	n := copy(buf[:], name[:prefix])
+	n += copy(buf[n:], target)
+	lowerASCII(buf[:n])
+	return bstr(buf[:n]), true
+}
+
+func (a *answer) visited(name string) bool {
+	for i := 0; i < a.nseen; i++ {
+		if a.seen[i] == name {
+			return true
+		}
+	}
+	return false
+}
+
+// answerAny gives one RRset for ANY over UDP (RFC 8482 §4.1) and the
+// whole node over TCP, where size is no amplification risk.
+func (a *answer) answerAny(name string, n *zones.Node) {
+	if n.CNAME != nil {
+		a.addAnswer(name, n.CNAME)
+		return
+	}
+	for i := range n.Sets {
+		a.addAnswer(name, &n.Sets[i])
+		if !a.tcp {
+			return
+		}
+	}
+}
+
+func (a *answer) addAnswer(owner string, s *zones.RRset) {
+	if a.tc {
+		return
+	}
+	for _, rd := range s.Data {
+		if !a.w.writeRR(owner, s.Type, s.TTL, rd) {
+			a.tc = true
+			return
+		}
+		a.an++
+	}
+	a.addExtra(s.Extra)
+}
+
+func (a *answer) addExtra(e []zones.Extra) {
+	if len(e) > 0 && a.nextras < len(a.extras) {
+		a.extras[a.nextras] = e
+		a.nextras++
+	}
+}
+
+func (a *answer) setAuth(owner string, s *zones.RRset) { a.authOwner, a.auth = owner, s }
+
+func (a *answer) writeAuthority() {
+	if a.tc || a.auth == nil {
+		return
+	}
+	for _, rd := range a.auth.Data {
+		if !a.w.writeRR(a.authOwner, a.auth.Type, a.auth.TTL, rd) {
+			a.tc = true
+			return
+		}
+		a.ns++
+	}
+}
+
+// writeAdditional adds addresses for the targets of what was answered.
+// Glue that does not fit truncates the answer (RFC 9471); other additional
+// data is simply left out.
+func (a *answer) writeAdditional() {
+	if a.tc {
+		return
+	}
+	for i := 0; i < a.nextras; i++ {
+		for _, e := range a.extras[i] {
+			for _, s := range e.Sets {
+				for _, rd := range s.Data {
+					if !a.w.writeRR(e.Name, s.Type, s.TTL, rd) {
+						if e.Glue {
+							a.tc, a.partial = true, true // keep the partial referral
+						}
+						return
+					}
+					a.ar++
+				}
+			}
+		}
+	}
+}
+
+// writeQuestion copies the question as the client sent it.
+func (a *answer) writeQuestion() {
+	r := a.r
+	a.w.off = headerLen
+	q := r.qname
+	n := copy(a.w.buf[headerLen:], q)
+	binary.BigEndian.PutUint16(a.w.buf[headerLen+n:], r.qtype)
+	binary.BigEndian.PutUint16(a.w.buf[headerLen+n+2:], r.qclass)
+	a.w.off = headerLen + n + 4
+	a.w.remember(q, headerLen)
+}
+
+// finish writes the header and the OPT record and returns the message.
+func (a *answer) finish(maxUDP int) []byte {
+	r := a.r
+	w := &a.w
+	if w.off < headerLen { // no question written yet (errors)
+		w.off = headerLen
+		if r.haveQuestion {
+			a.writeQuestion()
+		}
+	}
+	qd := uint16(0)
+	if w.off > headerLen {
+		qd = 1
+	}
+	if a.tc && !a.partial {
+		// The answer does not fit: send the question alone with TC so the
+		// client retries over TCP (RFC 2181 §9).
+		w.off = r.qend
+		if !r.haveQuestion {
+			w.off = headerLen
+		}
+		a.an, a.ns, a.ar = 0, 0, 0
+	}
+	b := w.buf
+	binary.BigEndian.PutUint16(b, r.id)
+	flags := uint16(flagQR) | r.flags&(0xF<<11) | r.flags&(flagRD|flagCD) | uint16(a.rcode&0xF)
+	if a.aa {
+		flags |= flagAA
+	}
+	if a.tc {
+		flags |= flagTC
+	}
+	binary.BigEndian.PutUint16(b[2:], flags)
+	binary.BigEndian.PutUint16(b[4:], qd)
+	binary.BigEndian.PutUint16(b[6:], a.an)
+	binary.BigEndian.PutUint16(b[8:], a.ns)
+	ar := a.ar
+	if r.edns {
+		// The OPT's room was held back from the limit.
+		o := b[w.off:]
+		o[0] = 0
+		binary.BigEndian.PutUint16(o[1:], typeOPT)
+		binary.BigEndian.PutUint16(o[3:], uint16(maxUDP))
+		o[5] = byte(a.rcode >> 4) // extended RCODE, upper 8 bits
+		o[6] = 0                  // version
+		o[7], o[8] = 0, 0
+		if r.do {
+			o[7] = 0x80 // DO is copied (RFC 3225 §3)
+		}
+		binary.BigEndian.PutUint16(o[9:], 0)
+		w.off += optRRLen
+		ar++
+	}
+	binary.BigEndian.PutUint16(b[10:], ar)
+	return b[:w.off]
+}

@@ -1,0 +1,257 @@
+package dns
+
+import "encoding/binary"
+
+// Wire constants used on the query path (RFC 1035 §4.1, RFC 6891).
+const (
+	headerLen = 12
+
+	opcodeQuery = 0
+
+	rcodeSuccess  = 0
+	rcodeFormErr  = 1
+	rcodeServFail = 2
+	rcodeNXDomain = 3
+	rcodeNotImp   = 4
+	rcodeRefused  = 5
+	rcodeYXDomain = 6
+	rcodeBadVers  = 16 // extended, carried partly in OPT
+
+	typeA     = 1
+	typeNS    = 2
+	typeCNAME = 5
+	typeSOA   = 6
+	typePTR   = 12
+	typeMX    = 15
+	typeTXT   = 16
+	typeAAAA  = 28
+	typeSRV   = 33
+	typeDNAME = 39
+	typeOPT   = 41
+	typeDS    = 43
+	typeIXFR  = 251
+	typeAXFR  = 252
+	typeMAILB = 253
+	typeMAILA = 254
+	typeANY   = 255
+
+	classINET = 1
+	classANY  = 255
+
+	flagQR = 1 << 15
+	flagAA = 1 << 10
+	flagTC = 1 << 9
+	flagRD = 1 << 8
+	flagCD = 1 << 4
+
+	minUDPSize = 512
+	maxMsgSize = 65535
+	optRRLen   = 11 // root name, type, class, ttl, rdlength
+)
+
+// parseStatus says what to do with a packet after parsing it.
+type parseStatus uint8
+
+const (
+	parseOK      parseStatus = iota
+	parseDrop                // not worth an answer (no header, or a response)
+	parseFormErr             // answer FORMERR
+	parseNotImp              // answer NOTIMP (opcode)
+	parseBadVers             // answer BADVERS (EDNS version > 0)
+)
+
+// request is one parsed query. It lives on the stack of the serving
+// goroutine; qname points into the packet.
+type request struct {
+	id    uint16
+	flags uint16
+	// qname is the question name as the client wrote it; qlow is the same,
+	// lower-cased.
+	qname  []byte
+	qlow   [256]byte
+	qlen   int
+	qtype  uint16
+	qclass uint16
+	// qend is the offset just past the question.
+	qend int
+	// haveQuestion is false when the packet had no parseable question.
+	haveQuestion bool
+
+	edns    bool
+	udpSize uint16
+	version uint8
+	do      bool
+}
+
+func (r *request) opcode() int { return int(r.flags>>11) & 0xF }
+
+// parse reads a query packet. It is strict: anything but one question and
+// at most an OPT record (RFC 1035 §4.1, RFC 6891 §6.1.1) is refused.
+func (r *request) parse(p []byte) parseStatus {
+	if len(p) < headerLen {
+		return parseDrop
+	}
+	r.id = binary.BigEndian.Uint16(p)
+	r.flags = binary.BigEndian.Uint16(p[2:])
+	if r.flags&flagQR != 0 {
+		return parseDrop
+	}
+	qd := binary.BigEndian.Uint16(p[4:])
+	an := binary.BigEndian.Uint16(p[6:])
+	ns := binary.BigEndian.Uint16(p[8:])
+	ar := binary.BigEndian.Uint16(p[10:])
+	if r.opcode() != opcodeQuery {
+		// Parse the question if we can so NOTIMP can echo it.
+		if qd == 1 {
+			if end, ok := r.parseQuestion(p, headerLen); ok {
+				r.qend, r.haveQuestion = end, true
+			}
+		}
+		return parseNotImp
+	}
+	if qd != 1 {
+		return parseFormErr
+	}
+	end, ok := r.parseQuestion(p, headerLen)
+	if !ok {
+		return parseFormErr
+	}
+	r.qend, r.haveQuestion = end, true
+	off := end
+	// A query carries no answer or authority records; skip them if a
+	// client sends some, but they must be well formed.
+	for i := 0; i < int(an)+int(ns); i++ {
+		var ok bool
+		if off, _, ok = skipRR(p, off); !ok {
+			return parseFormErr
+		}
+	}
+	for i := 0; i < int(ar); i++ {
+		start := off
+		var t uint16
+		var ok bool
+		if off, t, ok = skipRR(p, off); !ok {
+			return parseFormErr
+		}
+		if t != typeOPT {
+			continue // TSIG and others: not supported, ignored
+		}
+		if r.edns || p[start] != 0 { // two OPTs, or OPT not at the root (RFC 6891 §6.1.1)
+			return parseFormErr
+		}
+		r.edns = true
+		r.udpSize = binary.BigEndian.Uint16(p[start+3:])
+		r.version = p[start+6]
+		r.do = p[start+7]&0x80 != 0
+		if !validOptions(p[start+11 : off]) {
+			return parseFormErr
+		}
+	}
+	if off != len(p) {
+		return parseFormErr // trailing garbage
+	}
+	if r.qtype == typeOPT {
+		return parseFormErr
+	}
+	if r.edns && r.version > 0 {
+		return parseBadVers
+	}
+	return parseOK
+}
+
+// parseQuestion reads the question at off: an uncompressed name (a pointer
+// in the first name of a message cannot point anywhere valid), type, class.
+func (r *request) parseQuestion(p []byte, off int) (int, bool) {
+	start := off
+	for {
+		if off >= len(p) {
+			return 0, false
+		}
+		l := int(p[off])
+		if l == 0 {
+			off++
+			break
+		}
+		if l&0xC0 != 0 {
+			return 0, false
+		}
+		off += 1 + l
+		if off-start > 254 {
+			return 0, false
+		}
+	}
+	if off+4 > len(p) {
+		return 0, false
+	}
+	r.qname = p[start:off]
+	r.qlen = copy(r.qlow[:], r.qname)
+	lowerASCII(r.qlow[:r.qlen])
+	r.qtype = binary.BigEndian.Uint16(p[off:])
+	r.qclass = binary.BigEndian.Uint16(p[off+2:])
+	return off + 4, true
+}
+
+// skipRR steps over one resource record, checking that it is well formed.
+func skipRR(p []byte, off int) (int, uint16, bool) {
+	off, ok := skipName(p, off)
+	if !ok || off+10 > len(p) {
+		return 0, 0, false
+	}
+	t := binary.BigEndian.Uint16(p[off:])
+	rdlen := int(binary.BigEndian.Uint16(p[off+8:]))
+	off += 10 + rdlen
+	if off > len(p) {
+		return 0, 0, false
+	}
+	return off, t, true
+}
+
+// skipName steps over a possibly compressed name.
+func skipName(p []byte, off int) (int, bool) {
+	n := 0
+	for {
+		if off >= len(p) {
+			return 0, false
+		}
+		l := int(p[off])
+		switch {
+		case l == 0:
+			return off + 1, true
+		case l&0xC0 == 0xC0:
+			if off+2 > len(p) {
+				return 0, false
+			}
+			return off + 2, true
+		case l&0xC0 != 0:
+			return 0, false
+		}
+		off += 1 + l
+		n += 1 + l
+		if n > 254 {
+			return 0, false
+		}
+	}
+}
+
+// validOptions checks that EDNS options are well formed TLVs.
+func validOptions(b []byte) bool {
+	for len(b) > 0 {
+		if len(b) < 4 {
+			return false
+		}
+		l := int(binary.BigEndian.Uint16(b[2:]))
+		if len(b) < 4+l {
+			return false
+		}
+		b = b[4+l:]
+	}
+	return true
+}
+
+func lowerASCII(b []byte) {
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 32
+		}
+	}
+}

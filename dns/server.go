@@ -1,0 +1,250 @@
+package dns
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// Server serves a Handler over UDP and TCP on a set of addresses. Fill in
+// the fields, call Listen (which binds every socket, so that errors surface
+// before the server says it is ready), then Serve; Shutdown stops it.
+type Server struct {
+	Handler *Handler
+	// Addrs are "ip:port" to listen on, UDP and TCP each.
+	Addrs []string
+	// TCPIdleTimeout closes a TCP connection without a query for this long
+	// (RFC 7766 §6.2.3); 10s when zero.
+	TCPIdleTimeout time.Duration
+	// MaxTCPConns bounds open TCP connections; new ones beyond it are
+	// closed at once. 1024 when zero.
+	MaxTCPConns int
+	// UDPWorkers is the number of goroutines reading each UDP socket;
+	// GOMAXPROCS when zero.
+	UDPWorkers int
+	Logger     *slog.Logger
+
+	udp []*net.UDPConn
+	tcp []*net.TCPListener
+
+	mu      sync.Mutex
+	conns   map[net.Conn]struct{}
+	closing bool
+	wg      sync.WaitGroup
+	sem     chan struct{}
+}
+
+// Listen binds every address.
+func (s *Server) Listen() error {
+	for _, a := range s.Addrs {
+		ap, err := netip.ParseAddrPort(a)
+		if err != nil {
+			return fmt.Errorf("listen address %q: %w", a, err)
+		}
+		u, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(ap))
+		if err != nil {
+			s.closeAll()
+			return fmt.Errorf("listening on udp %s: %w", a, err)
+		}
+		s.udp = append(s.udp, u)
+		// Port 0 picks a free port; use the same one for TCP.
+		tap := netip.AddrPortFrom(ap.Addr(), u.LocalAddr().(*net.UDPAddr).AddrPort().Port())
+		t, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(tap))
+		if err != nil {
+			s.closeAll()
+			return fmt.Errorf("listening on tcp %s: %w", tap, err)
+		}
+		s.tcp = append(s.tcp, t)
+	}
+	return nil
+}
+
+// LocalAddrs returns the bound addresses (useful with port 0).
+func (s *Server) LocalAddrs() []string {
+	var out []string
+	for _, u := range s.udp {
+		out = append(out, u.LocalAddr().String())
+	}
+	return out
+}
+
+// Serve answers queries until Shutdown. It returns once every listener
+// has stopped.
+func (s *Server) Serve() error {
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	idle := s.TCPIdleTimeout
+	if idle <= 0 {
+		idle = 10 * time.Second
+	}
+	max := s.MaxTCPConns
+	if max <= 0 {
+		max = 1024
+	}
+	s.sem = make(chan struct{}, max)
+	s.mu.Lock()
+	s.conns = map[net.Conn]struct{}{}
+	s.mu.Unlock()
+	workers := s.UDPWorkers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var lw sync.WaitGroup
+	for _, u := range s.udp {
+		for i := 0; i < workers; i++ {
+			lw.Add(1)
+			go func() { defer lw.Done(); s.serveUDP(u) }()
+		}
+	}
+	for _, t := range s.tcp {
+		lw.Add(1)
+		go func() { defer lw.Done(); s.acceptTCP(t, idle) }()
+	}
+	lw.Wait()
+	return nil
+}
+
+// serveUDP is one worker: it owns its buffers, so the loop allocates
+// nothing.
+func (s *Server) serveUDP(u *net.UDPConn) {
+	in := make([]byte, maxMsgSize)
+	out := make([]byte, maxMsgSize)
+	for {
+		n, from, err := u.ReadFromUDPAddrPort(in)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		resp := s.Handler.ServeDNS(in[:n], out, false)
+		if resp != nil {
+			u.WriteToUDPAddrPort(resp, from)
+		}
+	}
+}
+
+func (s *Server) acceptTCP(l *net.TCPListener, idle time.Duration) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			time.Sleep(10 * time.Millisecond) // e.g. EMFILE: back off
+			continue
+		}
+		select {
+		case s.sem <- struct{}{}:
+		default:
+			c.Close() // at the limit (RFC 7766 §6.2.2)
+			continue
+		}
+		if !s.track(c, true) {
+			<-s.sem
+			c.Close()
+			return
+		}
+		s.wg.Add(1)
+		go func() {
+			defer func() { s.track(c, false); c.Close(); <-s.sem; s.wg.Done() }()
+			s.serveTCP(c, idle)
+		}()
+	}
+}
+
+func (s *Server) track(c net.Conn, add bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if add {
+		if s.closing {
+			return false
+		}
+		s.conns[c] = struct{}{}
+	} else {
+		delete(s.conns, c)
+	}
+	return true
+}
+
+var tcpBufs = sync.Pool{New: func() any { b := make([]byte, 2+maxMsgSize); return &b }}
+
+// serveTCP answers the queries of one connection in order (RFC 7766 §6.2.1:
+// several per connection, pipelined by the client).
+func (s *Server) serveTCP(c net.Conn, idle time.Duration) {
+	inp := tcpBufs.Get().(*[]byte)
+	outp := tcpBufs.Get().(*[]byte)
+	defer tcpBufs.Put(inp)
+	defer tcpBufs.Put(outp)
+	in, out := *inp, *outp
+	for {
+		c.SetReadDeadline(time.Now().Add(idle))
+		if _, err := io.ReadFull(c, in[:2]); err != nil {
+			return
+		}
+		n := int(binary.BigEndian.Uint16(in))
+		if _, err := io.ReadFull(c, in[:n]); err != nil {
+			return
+		}
+		resp := s.Handler.ServeDNS(in[:n], out[2:], true)
+		if resp == nil {
+			return // nothing to say to a peer sending responses or noise
+		}
+		binary.BigEndian.PutUint16(out, uint16(len(resp)))
+		c.SetWriteDeadline(time.Now().Add(idle))
+		if _, err := c.Write(out[:2+len(resp)]); err != nil {
+			return
+		}
+		s.mu.Lock()
+		closing := s.closing
+		s.mu.Unlock()
+		if closing {
+			return
+		}
+	}
+}
+
+// Shutdown stops accepting queries, lets TCP connections finish the query
+// they are answering, and returns when all are done or ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	for c := range s.conns {
+		// Wake connections waiting for their next query; one mid-answer
+		// finishes its write first.
+		c.SetReadDeadline(time.Now())
+	}
+	s.mu.Unlock()
+	s.closeAll()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		for c := range s.conns {
+			c.Close()
+		}
+		s.mu.Unlock()
+		return ctx.Err()
+	}
+}
+
+func (s *Server) closeAll() {
+	for _, u := range s.udp {
+		u.Close()
+	}
+	for _, t := range s.tcp {
+		t.Close()
+	}
+}

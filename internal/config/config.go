@@ -1,0 +1,245 @@
+// Package config reads the server's YAML configuration strictly: an unknown
+// key, a bad value or a missing field is a problem with its path:line:col,
+// and relative paths resolve against the config file's folder.
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+	"gopkg.in/yaml.v3"
+
+	"github.com/smartdns/smartdns/internal/yamlx"
+	"github.com/smartdns/smartdns/zones"
+)
+
+// Config is the server configuration. The yaml tags are the contract that
+// operators write; keep them, extend rather than rename.
+type Config struct {
+	// Listen lists the addresses to serve DNS on, UDP and TCP on each.
+	Listen []string `yaml:"listen"`
+	// Zones is the folder of zone files.
+	Zones string `yaml:"zones"`
+	// Data is the bbolt file holding state that must survive restarts.
+	Data string `yaml:"data"`
+	// Nameservers are the apex NS names used when a zone gives none; the
+	// first is the synthesized SOA's mname.
+	Nameservers []string `yaml:"nameservers"`
+	SOA         SOA      `yaml:"soa"`
+	// MaxUDPSize caps the EDNS(0) UDP payload size we answer with (RFC 6891;
+	// 1232 avoids IP fragmentation, DNS Flag Day 2020).
+	MaxUDPSize int    `yaml:"max_udp_size"`
+	TCP        TCP    `yaml:"tcp"`
+	Reload     Reload `yaml:"reload"`
+	Log        Log    `yaml:"log"`
+	Workers    int    `yaml:"udp_workers"`
+	Path       string `yaml:"-"` // the file this was read from
+	Dir        string `yaml:"-"` // its folder, against which relative paths resolve
+}
+
+// SOA holds the fields used when a zone has no SOA of its own.
+type SOA struct {
+	Mname   string        `yaml:"mname"`
+	Rname   string        `yaml:"rname"`
+	TTL     time.Duration `yaml:"ttl"`
+	Refresh time.Duration `yaml:"refresh"`
+	Retry   time.Duration `yaml:"retry"`
+	Expire  time.Duration `yaml:"expire"`
+	Minimum time.Duration `yaml:"minimum"`
+}
+
+// TCP bounds the resources TCP clients may hold (RFC 7766 §6.2).
+type TCP struct {
+	IdleTimeout    time.Duration `yaml:"idle_timeout"`
+	MaxConnections int           `yaml:"max_connections"`
+}
+
+// Reload controls how zone file changes are noticed.
+type Reload struct {
+	// Interval is how often the zones folder is scanned for changes.
+	Interval time.Duration `yaml:"interval"`
+}
+
+// Log selects the log level and format.
+type Log struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
+// Defaults, documented in docs/configuration.md.
+const (
+	DefaultMaxUDPSize     = 1232
+	DefaultSOATTL         = time.Hour
+	DefaultSOARefresh     = 2 * time.Hour
+	DefaultSOARetry       = time.Hour
+	DefaultSOAExpire      = 14 * 24 * time.Hour
+	DefaultSOAMinimum     = 5 * time.Minute
+	DefaultTCPIdleTimeout = 10 * time.Second
+	DefaultTCPMaxConns    = 1024
+	DefaultReloadInterval = 2 * time.Second
+)
+
+// Load reads and validates the config file at path. The returned problems
+// (all of them, each with path:line:col) are errors unless marked warnings.
+func Load(path string) (*Config, zones.Problems) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, zones.Problems{{Pos: zones.Pos{File: path}, Msg: err.Error()}}
+	}
+	return Parse(path, data)
+}
+
+// Parse is Load for bytes already read.
+func Parse(path string, data []byte) (*Config, zones.Problems) {
+	var probs zones.Problems
+	at := func(line, col int) zones.Pos { return zones.Pos{File: path, Line: line, Col: col} }
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		for _, e := range yamlx.DecodeErrors(err) {
+			probs.Add(at(e.Line, e.Col), "%s", e.Msg)
+		}
+		return nil, probs
+	}
+	c := &Config{Path: path, Dir: filepath.Dir(path)}
+	if len(root.Content) == 0 {
+		probs.Add(at(1, 1), "empty config: need at least listen and zones")
+		return nil, probs
+	}
+	for _, e := range yamlx.UnknownKeys(&root, reflect.TypeOf(c)) {
+		probs.Add(at(e.Line, e.Col), "%s", e.Msg)
+	}
+	if err := root.Decode(c); err != nil {
+		for _, e := range yamlx.DecodeErrors(err) {
+			probs.Add(at(e.Line, e.Col), "%s", e.Msg)
+		}
+	}
+	pos := func(key ...string) zones.Pos {
+		n := find(&root, key...)
+		if n == nil {
+			return at(1, 1)
+		}
+		return at(n.Line, n.Column)
+	}
+	if len(c.Listen) == 0 {
+		probs.Add(pos(), "listen: at least one address is required (e.g. [127.0.0.1:5353])")
+	}
+	for i, l := range c.Listen {
+		if _, err := netip.ParseAddrPort(l); err != nil {
+			p := pos("listen")
+			if n := find(&root, "listen"); n != nil && n.Kind == yaml.SequenceNode && i < len(n.Content) {
+				p = at(n.Content[i].Line, n.Content[i].Column)
+			}
+			probs.Add(p, "listen: %q is not an IP:port (%v)", l, err)
+		}
+	}
+	if c.Zones == "" {
+		probs.Add(pos(), "zones: the folder of zone files is required")
+	} else {
+		c.Zones = c.resolve(c.Zones)
+		if st, err := os.Stat(c.Zones); err != nil || !st.IsDir() {
+			probs.Add(pos("zones"), "zones: %s is not a folder", c.Zones)
+		}
+	}
+	if c.Data == "" {
+		c.Data = "smartdns.db"
+	}
+	c.Data = c.resolve(c.Data)
+	for i, ns := range c.Nameservers {
+		if _, ok := dns.IsDomainName(ns); !ok || !dns.IsFqdn(ns) {
+			probs.Add(pos("nameservers"), "nameservers[%d]: %q must be a fully qualified name ending in a dot", i, ns)
+		}
+		c.Nameservers[i] = strings.ToLower(ns)
+	}
+	if c.SOA.Mname == "" && len(c.Nameservers) > 0 {
+		c.SOA.Mname = c.Nameservers[0]
+	}
+	if c.SOA.Rname == "" {
+		c.SOA.Rname = "hostmaster.invalid."
+	}
+	for key, name := range map[string]*string{"mname": &c.SOA.Mname, "rname": &c.SOA.Rname} {
+		if *name == "" {
+			continue
+		}
+		if _, ok := dns.IsDomainName(*name); !ok || !dns.IsFqdn(*name) {
+			probs.Add(pos("soa", key), "soa.%s: %q must be a fully qualified name ending in a dot", key, *name)
+		}
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.SOA.TTL, DefaultSOATTL)
+	def(&c.SOA.Refresh, DefaultSOARefresh)
+	def(&c.SOA.Retry, DefaultSOARetry)
+	def(&c.SOA.Expire, DefaultSOAExpire)
+	def(&c.SOA.Minimum, DefaultSOAMinimum)
+	def(&c.TCP.IdleTimeout, DefaultTCPIdleTimeout)
+	def(&c.Reload.Interval, DefaultReloadInterval)
+	if c.TCP.MaxConnections <= 0 {
+		c.TCP.MaxConnections = DefaultTCPMaxConns
+	}
+	if c.MaxUDPSize == 0 {
+		c.MaxUDPSize = DefaultMaxUDPSize
+	}
+	if c.MaxUDPSize < 512 || c.MaxUDPSize > 65535 {
+		probs.Add(pos("max_udp_size"), "max_udp_size: %d is outside 512..65535", c.MaxUDPSize)
+	}
+	switch strings.ToLower(c.Log.Level) {
+	case "", "debug", "info", "warn", "warning", "error":
+	default:
+		probs.Add(pos("log", "level"), "log.level: %q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "", "text", "json":
+	default:
+		probs.Add(pos("log", "format"), "log.format: %q is not text or json", c.Log.Format)
+	}
+	if probs.HasErrors() {
+		return nil, probs
+	}
+	return c, probs
+}
+
+func (c *Config) resolve(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.Dir, p)
+}
+
+// find returns the value node at the key path, or the key's own node's
+// mapping when path is empty.
+func find(root *yaml.Node, path ...string) *yaml.Node {
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	for _, k := range path {
+		if n.Kind != yaml.MappingNode {
+			return nil
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == k {
+				next = n.Content[i+1]
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		n = next
+	}
+	return n
+}
+
+// String summarises the config for logs.
+func (c *Config) String() string {
+	return fmt.Sprintf("listen=%v zones=%s data=%s", c.Listen, c.Zones, c.Data)
+}

@@ -1,0 +1,420 @@
+package zones
+
+import (
+	"bytes"
+	"encoding/binary"
+	"sort"
+	"strings"
+
+	"github.com/miekg/dns"
+)
+
+// CompileOptions carries the server-wide defaults a zone falls back on.
+type CompileOptions struct {
+	// Nameservers are the apex NS names (presentation form) used when a
+	// zone has no apex NS of its own; the first is the synthesized mname.
+	Nameservers []string
+	SOA         SOADefaults
+}
+
+// SOADefaults are the fields of a synthesized SOA (times in seconds).
+type SOADefaults struct {
+	Mname, Rname                         string
+	TTL, Refresh, Retry, Expire, Minimum uint32
+}
+
+// Compile validates the records of one zone and builds its immutable form.
+// The zone's serial is left for the caller (see Loader), which knows the
+// last serial served. Problems hold every error and warning found; when
+// they include an error the zone is nil.
+func Compile(origin, file string, recs []Record, opt CompileOptions) (*Zone, Problems) {
+	var probs Problems
+	origin = strings.ToLower(dns.Fqdn(origin))
+	apex, err := WireName(origin)
+	if err != nil {
+		probs.Add(Pos{File: file}, "zone name from the file name: %v", err)
+		return nil, probs
+	}
+	z := &Zone{Origin: origin, Apex: apex, File: file, nodes: make(map[string]*Node, len(recs)+1), apexLabels: labelCount(apex)}
+	z.nodes[apex] = &Node{Name: apex}
+	pack := make([]byte, 65535)
+	seenType := map[string]Pos{}
+	var hash contentHash
+	for i := range recs {
+		r := &recs[i]
+		name, err := WireName(r.Name)
+		if err != nil {
+			probs.Add(r.Pos, "%v", err)
+			continue
+		}
+		if !isBelow(name, apex) {
+			probs.Add(r.Pos, "%s is outside the zone %s", r.Name, origin)
+			continue
+		}
+		key := name + "/" + typeName(r.Type)
+		if p, dup := seenType[key]; dup {
+			probs.Add(r.Pos, "%s %s is defined twice (first at %s)", r.Name, typeName(r.Type), p)
+			continue
+		}
+		seenType[key] = r.Pos
+		n := z.ensureNode(name)
+		if r.Type == TypeALIAS {
+			if name != apex {
+				probs.Add(r.Pos, "ALIAS is only allowed at the zone apex, not at %s", r.Name)
+				continue
+			}
+			t, err := WireName(r.Target)
+			if err != nil {
+				probs.Add(r.Pos, "ALIAS target: %v", err)
+				continue
+			}
+			n.Alias = t
+			hash.add(name, TypeALIAS, r.TTL, []byte(t))
+			continue
+		}
+		if r.Type == dns.TypeSOA && name != apex {
+			probs.Add(r.Pos, "SOA at %s: an SOA is only allowed at the zone apex", r.Name)
+			continue
+		}
+		set := RRset{Type: r.Type, TTL: r.TTL}
+		for _, rr := range r.RRs {
+			rd, err := rdataOf(rr, pack)
+			if err != nil {
+				probs.Add(r.Pos, "%s %s: cannot encode %q: %v", r.Name, typeName(r.Type), rr.String(), err)
+				continue
+			}
+			dup := false
+			for _, d := range set.Data {
+				if bytes.Equal(d, rd) {
+					dup = true
+				}
+			}
+			if dup {
+				continue
+			}
+			set.Data = append(set.Data, rd)
+		}
+		if len(set.Data) == 0 {
+			continue
+		}
+		if r.Type == dns.TypeSOA {
+			soa, ok := r.RRs[0].(*dns.SOA)
+			if !ok || len(set.Data) > 1 {
+				probs.Add(r.Pos, "the zone has more than one SOA")
+				continue
+			}
+			z.soa = *soa
+			z.HasFileSOA = true
+			z.FileSerial = soa.Serial
+			continue // built after the serial is known
+		}
+		if (r.Type == dns.TypeCNAME || r.Type == dns.TypeDNAME) && len(set.Data) > 1 {
+			probs.Add(r.Pos, "%s %s: only one value is allowed (RFC 2181 §10.1, RFC 6672)", r.Name, typeName(r.Type))
+			continue
+		}
+		for _, d := range set.Data {
+			hash.add(name, set.Type, set.TTL, d)
+		}
+		n.Sets = append(n.Sets, set)
+		z.Records += len(set.Data)
+	}
+
+	// Synthesize what the zone does not give.
+	apexNode := z.nodes[apex]
+	if apexNode.Set(dns.TypeNS) == nil {
+		if len(opt.Nameservers) == 0 {
+			probs.Add(Pos{File: file}, "zone %s has no NS records at its apex and the config gives no nameservers", origin)
+		} else {
+			set := RRset{Type: dns.TypeNS, TTL: opt.SOA.TTL}
+			for _, ns := range opt.Nameservers {
+				rd, err := WireName(ns)
+				if err != nil {
+					probs.Add(Pos{File: file}, "config nameserver: %v", err)
+					continue
+				}
+				set.Data = append(set.Data, []byte(rd))
+				hash.add(apex, dns.TypeNS, set.TTL, []byte(rd))
+			}
+			apexNode.Sets = append(apexNode.Sets, set)
+			z.Records += len(set.Data)
+		}
+	}
+	if !z.HasFileSOA {
+		mname := opt.SOA.Mname
+		if mname == "" && len(opt.Nameservers) > 0 {
+			mname = opt.Nameservers[0]
+		}
+		if mname == "" {
+			mname = origin
+		}
+		rname := opt.SOA.Rname
+		if rname == "" {
+			rname = "hostmaster." + origin
+		}
+		z.soa = dns.SOA{
+			Hdr:     dns.RR_Header{Name: origin, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: opt.SOA.TTL},
+			Ns:      dns.Fqdn(mname),
+			Mbox:    dns.Fqdn(rname),
+			Refresh: opt.SOA.Refresh, Retry: opt.SOA.Retry, Expire: opt.SOA.Expire, Minttl: opt.SOA.Minimum,
+		}
+	}
+	{ // The SOA takes part in the content hash without its serial.
+		s := z.soa
+		s.Serial = 0
+		rd, _ := rdataOf(&s, pack)
+		hash.add(apex, dns.TypeSOA, s.Hdr.Ttl, rd)
+	}
+	z.Hash = [2]uint64{hash.a, hash.b}
+
+	for _, n := range z.nodes {
+		sort.Slice(n.Sets, func(i, j int) bool { return n.Sets[i].Type < n.Sets[j].Type })
+	}
+	z.check(&probs, recs)
+	if probs.HasErrors() {
+		return nil, probs
+	}
+	z.link()
+	z.SetSerial(z.FileSerial)
+	return z, probs
+}
+
+// ensureNode returns the node for name, creating it and every missing
+// ancestor up to the apex (empty non-terminals exist: RFC 4592 §2.2.2).
+func (z *Zone) ensureNode(name string) *Node {
+	if n := z.nodes[name]; n != nil {
+		return n
+	}
+	n := &Node{Name: name}
+	z.nodes[name] = n
+	for p, ok := parentOf(name); ok && len(p) >= len(z.Apex); p, ok = parentOf(p) {
+		if z.nodes[p] != nil {
+			break
+		}
+		z.nodes[p] = &Node{Name: p}
+	}
+	return n
+}
+
+// check applies the rules that involve several RRsets.
+func (z *Zone) check(probs *Problems, recs []Record) {
+	pos := map[string]Pos{}
+	for _, r := range recs {
+		if w, err := WireName(r.Name); err == nil {
+			if _, ok := pos[w]; !ok {
+				pos[w] = r.Pos
+			}
+		}
+	}
+	at := func(n *Node) Pos {
+		if p, ok := pos[n.Name]; ok {
+			return p
+		}
+		return Pos{File: z.File}
+	}
+	for _, n := range z.nodes {
+		var cname, dname, ns bool
+		others := 0
+		for i := range n.Sets {
+			switch n.Sets[i].Type {
+			case dns.TypeCNAME:
+				cname = true
+			case dns.TypeDNAME:
+				dname = true
+				others++
+			case dns.TypeNS:
+				ns = true
+				others++
+			case dns.TypeRRSIG, dns.TypeNSEC:
+			default:
+				others++
+			}
+		}
+		if n.Alias != "" {
+			others++
+		}
+		if cname && n.Name == z.Apex {
+			*probs = append(*probs, &Problem{Pos: at(n), Msg: "a CNAME is not allowed at the zone apex (RFC 1912 §2.4); use ALIAS"})
+		} else if cname && others > 0 {
+			*probs = append(*probs, &Problem{Pos: at(n), Msg: PresentName(n.Name) + ": a CNAME cannot coexist with other data at the same name (RFC 1034 §3.6.2)"})
+		}
+		if ns && n.Name != z.Apex {
+			n.Cut = true
+			z.hasCuts = true
+		}
+		if dname {
+			n.DNAME = true
+			z.hasCuts = true
+		}
+		if cname {
+			n.CNAME = n.Set(dns.TypeCNAME)
+		}
+	}
+	// Data below a cut or DNAME is occluded: legal (glue) but not served
+	// authoritatively. Warn about what is not address glue.
+	if z.hasCuts {
+		for _, n := range z.nodes {
+			if n.Name == z.Apex {
+				continue
+			}
+			for p, ok := parentOf(n.Name); ok && len(p) > len(z.Apex); p, ok = parentOf(p) {
+				a := z.nodes[p]
+				if a == nil || !(a.Cut || a.DNAME) {
+					continue
+				}
+				for i := range n.Sets {
+					t := n.Sets[i].Type
+					if a.Cut && (t == dns.TypeA || t == dns.TypeAAAA) {
+						continue
+					}
+					*probs = append(*probs, &Problem{Pos: at(n), Warning: true, Msg: PresentName(n.Name) + " " + typeName(t) + " is below the delegation or DNAME at " + PresentName(p) + " and will not be served"})
+				}
+				break
+			}
+		}
+	}
+}
+
+// link fills the derived pointers: wildcard children and additional data.
+func (z *Zone) link() {
+	for name, n := range z.nodes {
+		if len(name) > 2 && name[0] == 1 && name[1] == '*' {
+			if p := z.nodes[name[2:]]; p != nil {
+				p.Wild = n
+			}
+		}
+	}
+	for _, n := range z.nodes {
+		for i := range n.Sets {
+			s := &n.Sets[i]
+			switch s.Type {
+			case dns.TypeNS, dns.TypeMX, dns.TypeSRV:
+			default:
+				continue
+			}
+			for _, rd := range s.Data {
+				target := lowerWireString(targetOf(s.Type, rd))
+				if target == "" || !isBelow(target, z.Apex) {
+					continue
+				}
+				t := z.nodes[target]
+				if t == nil {
+					continue
+				}
+				glue := s.Type == dns.TypeNS && n.Cut && isBelow(target, n.Name)
+				if !glue && z.occluded(target) {
+					continue
+				}
+				e := Extra{Name: target, Glue: glue}
+				for _, typ := range []uint16{dns.TypeA, dns.TypeAAAA} {
+					if as := t.Set(typ); as != nil {
+						e.Sets = append(e.Sets, as)
+					}
+				}
+				if len(e.Sets) > 0 {
+					s.Extra = append(s.Extra, e)
+				}
+			}
+		}
+	}
+}
+
+// occluded reports whether name lies strictly below a delegation or DNAME.
+func (z *Zone) occluded(name string) bool {
+	if !z.hasCuts {
+		return false
+	}
+	for p, ok := parentOf(name); ok && len(p) > len(z.Apex); p, ok = parentOf(p) {
+		if a := z.nodes[p]; a != nil && (a.Cut || a.DNAME) {
+			return true
+		}
+	}
+	return false
+}
+
+// SetSerial sets the SOA serial and rebuilds the SOA answers. It is called
+// before the zone is published, never after.
+func (z *Zone) SetSerial(serial uint32) {
+	z.Serial = serial
+	s := z.soa
+	s.Serial = serial
+	rd, _ := rdataOf(&s, make([]byte, 1024))
+	z.SOA = &RRset{Type: dns.TypeSOA, TTL: s.Hdr.Ttl, Data: [][]byte{rd}}
+	neg := s.Hdr.Ttl
+	if s.Minttl < neg {
+		neg = s.Minttl
+	}
+	z.NegSOA = &RRset{Type: dns.TypeSOA, TTL: neg, Data: [][]byte{rd}}
+	apex := z.nodes[z.Apex]
+	for i := range apex.Sets {
+		if apex.Sets[i].Type == dns.TypeSOA {
+			apex.Sets[i] = *z.SOA
+			return
+		}
+	}
+	apex.Sets = append(apex.Sets, *z.SOA)
+	sort.Slice(apex.Sets, func(i, j int) bool { return apex.Sets[i].Type < apex.Sets[j].Type })
+}
+
+// SOARecord returns the SOA being served, as a miekg/dns RR.
+func (z *Zone) SOARecord() *dns.SOA {
+	s := z.soa
+	s.Serial = z.Serial
+	s.Hdr.Name = z.Origin
+	return &s
+}
+
+// rdataOf packs rr without compression into buf and returns a copy of its
+// RDATA, with the domain names of RFC 1035 types lower-cased so that the
+// answer writer can compress them.
+func rdataOf(rr dns.RR, buf []byte) ([]byte, error) {
+	h := rr.Header()
+	saved := h.Name
+	h.Name = "."
+	off, err := dns.PackRR(rr, buf, 0, nil, false)
+	h.Name = saved
+	if err != nil {
+		return nil, err
+	}
+	// root name (1) + type, class, ttl, rdlength (10)
+	rd := append([]byte(nil), buf[11:off]...)
+	switch h.Rrtype {
+	case dns.TypeNS, dns.TypeCNAME, dns.TypePTR, dns.TypeDNAME:
+		LowerWire(rd)
+	case dns.TypeMX:
+		LowerWire(rd[2:])
+	}
+	return rd, nil
+}
+
+// targetOf returns the wire-form name an NS, MX, SRV, CNAME or DNAME RDATA
+// points to.
+func targetOf(t uint16, rd []byte) string {
+	switch t {
+	case dns.TypeNS, dns.TypeCNAME, dns.TypeDNAME, dns.TypePTR:
+		return string(rd)
+	case dns.TypeMX:
+		if len(rd) > 2 {
+			return string(rd[2:])
+		}
+	case dns.TypeSRV:
+		if len(rd) > 6 {
+			return string(rd[6:])
+		}
+	}
+	return ""
+}
+
+// lowerWireString lower-cases a wire-form name held in a string.
+func lowerWireString(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			b := []byte(s)
+			LowerWire(b)
+			return string(b)
+		}
+	}
+	return s
+}
+
+// uint16At reads a big-endian uint16.
+func uint16At(b []byte, off int) uint16 { return binary.BigEndian.Uint16(b[off:]) }

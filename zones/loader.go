@@ -1,0 +1,329 @@
+package zones
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// SerialStore keeps, per zone, the last serial served and the content hash
+// it was served for, so serials never go backwards across restarts.
+type SerialStore interface {
+	LoadSerial(origin string) (serial uint32, hash [2]uint64, ok bool, err error)
+	SaveSerial(origin string, serial uint32, hash [2]uint64) error
+}
+
+// Loader reads the zones folder, keeps the last good version of each zone,
+// and builds Snapshots. A zone that fails to load is refused with its
+// problems and its last good version keeps serving.
+type Loader struct {
+	Dir     string
+	Options CompileOptions
+	Store   SerialStore  // optional
+	Logger  *slog.Logger // optional
+	// Now gives the time used for synthesized serials; time.Now if nil.
+	Now func() time.Time
+
+	mu    sync.Mutex
+	files map[string]*fileState // by zone file path
+	other map[string]time.Time  // other files under Dir (includes) by path
+	gen   uint64
+}
+
+type fileState struct {
+	origin  string
+	modTime time.Time
+	size    int64
+	zone    *Zone // last good version, nil if never loaded
+	probs   Problems
+}
+
+// ZoneReport tells what happened to one zone file in a load.
+type ZoneReport struct {
+	File     string
+	Origin   string
+	Loaded   bool // a new version was compiled and published
+	Serial   uint32
+	Problems Problems
+}
+
+// LoadReport is the outcome of one Load.
+type LoadReport struct {
+	Zones   []ZoneReport
+	Changed bool // a new snapshot was built
+}
+
+// Failed lists the zone reports that have errors.
+func (r LoadReport) Failed() []ZoneReport {
+	var out []ZoneReport
+	for _, z := range r.Zones {
+		if z.Problems.HasErrors() {
+			out = append(out, z)
+		}
+	}
+	return out
+}
+
+// ZoneFile maps a file name to the zone it holds: "<zone>.yaml" or
+// "<zone>.zone". ok is false for other files.
+func ZoneFile(name string) (origin string, ok bool) {
+	for _, ext := range []string{".yaml", ".yml", ".zone"} {
+		if strings.HasSuffix(name, ext) && len(name) > len(ext) {
+			base := strings.TrimSuffix(name, ext)
+			if strings.HasPrefix(base, ".") {
+				return "", false
+			}
+			return strings.ToLower(strings.TrimSuffix(base, ".") + "."), true
+		}
+	}
+	return "", false
+}
+
+// ParseFile reads one zone file in the format its extension names.
+func ParseFile(path, origin string) ([]Record, Problems) {
+	if strings.HasSuffix(path, ".zone") {
+		return ParseMasterFile(path, origin)
+	}
+	return ParseOctoDNSFile(path, origin)
+}
+
+// Load scans the folder and recompiles every zone file that changed (all
+// of them when force is set). It returns the new snapshot, or nil when
+// nothing changed.
+func (l *Loader) Load(force bool) (*Snapshot, LoadReport) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.files == nil {
+		l.files = map[string]*fileState{}
+	}
+	var rep LoadReport
+	entries, err := os.ReadDir(l.Dir)
+	if err != nil {
+		rep.Zones = append(rep.Zones, ZoneReport{File: l.Dir, Problems: Problems{{Pos: Pos{File: l.Dir}, Msg: err.Error()}}})
+		return nil, rep
+	}
+	// A change to any other file under the folder (an !include or
+	// $INCLUDE target) reloads every zone.
+	other := l.scanOther()
+	if !force && l.other != nil && !sameTimes(other, l.other) {
+		force = true
+	}
+	l.other = other
+
+	seen := map[string]bool{}
+	byOrigin := map[string]string{}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		origin, ok := ZoneFile(e.Name())
+		if !ok {
+			continue
+		}
+		names = append(names, e.Name())
+		_ = origin
+	}
+	sort.Strings(names)
+	changed := false
+	for _, name := range names {
+		origin, _ := ZoneFile(name)
+		path := filepath.Join(l.Dir, name)
+		if prev, dup := byOrigin[origin]; dup {
+			rep.Zones = append(rep.Zones, ZoneReport{File: path, Origin: origin, Problems: Problems{{Pos: Pos{File: path}, Msg: fmt.Sprintf("zone %s is also defined by %s; remove one of the files", origin, prev)}}})
+			continue
+		}
+		byOrigin[origin] = path
+		seen[path] = true
+		st, err := os.Stat(path)
+		if err != nil {
+			continue
+		}
+		fsState := l.files[path]
+		if fsState != nil && !force && st.ModTime().Equal(fsState.modTime) && st.Size() == fsState.size {
+			continue
+		}
+		if fsState == nil {
+			fsState = &fileState{origin: origin}
+			l.files[path] = fsState
+		}
+		fsState.modTime, fsState.size = st.ModTime(), st.Size()
+		recs, probs := ParseFile(path, origin)
+		var z *Zone
+		if !probs.HasErrors() {
+			var cprobs Problems
+			z, cprobs = Compile(origin, path, recs, l.Options)
+			probs = append(probs, cprobs...)
+		}
+		zr := ZoneReport{File: path, Origin: origin, Problems: probs}
+		if z != nil {
+			if fsState.zone != nil && fsState.zone.Hash == z.Hash && fsState.zone.FileSerial == z.FileSerial {
+				// Same content: keep serving the same compiled zone.
+				zr.Serial = fsState.zone.Serial
+			} else {
+				l.assignSerial(z, fsState.zone)
+				fsState.zone = z
+				zr.Loaded = true
+				zr.Serial = z.Serial
+				changed = true
+			}
+		} else if fsState.zone != nil {
+			zr.Serial = fsState.zone.Serial
+		}
+		fsState.probs = probs
+		rep.Zones = append(rep.Zones, zr)
+	}
+	for path := range l.files {
+		if !seen[path] {
+			delete(l.files, path)
+			changed = true
+		}
+	}
+	if !changed && !force {
+		return nil, rep
+	}
+
+	// Assemble, then drop zones whose ALIAS cannot be answered (falling
+	// back to their last good version if that one can).
+	var zs []*Zone
+	for _, st := range l.files {
+		if st.zone != nil {
+			zs = append(zs, st.zone)
+		}
+	}
+	l.gen++
+	snap := NewSnapshot(l.gen, zs)
+	for i := range rep.Zones {
+		zr := &rep.Zones[i]
+		st := l.files[zr.File]
+		if st == nil || st.zone == nil {
+			continue
+		}
+		if msg, ok := snap.checkAlias(st.zone); !ok {
+			zr.Problems = append(zr.Problems, &Problem{Pos: Pos{File: zr.File}, Msg: msg})
+			delete(snap.zones, st.zone.Apex)
+			zr.Loaded = false
+		}
+	}
+	return snap, rep
+}
+
+// assignSerial picks the serial for a new version of a zone: the file's
+// own when it moved forward, else one above the last served; never lower
+// than what was served before, also across restarts (via Store).
+func (l *Loader) assignSerial(z *Zone, prev *Zone) {
+	var last uint32
+	var lastHash [2]uint64
+	known := false
+	if prev != nil {
+		last, lastHash, known = prev.Serial, prev.Hash, true
+	} else if l.Store != nil {
+		s, h, ok, err := l.Store.LoadSerial(z.Origin)
+		if err != nil && l.Logger != nil {
+			l.Logger.Warn("reading stored serial", "zone", z.Origin, "err", err)
+		}
+		if ok {
+			last, lastHash, known = s, h, true
+		}
+	}
+	var serial uint32
+	switch {
+	case z.HasFileSOA && (!known || serialGreater(z.FileSerial, last)):
+		serial = z.FileSerial
+	case z.HasFileSOA && lastHash == z.Hash:
+		serial = last // unchanged content; the file's serial went back or stayed
+	case known && lastHash == z.Hash:
+		serial = last
+	default:
+		serial = uint32(l.now().Unix())
+		if known && !serialGreater(serial, last) {
+			serial = last + 1
+		}
+		if z.HasFileSOA && l.Logger != nil {
+			l.Logger.Warn("zone content changed but its SOA serial did not increase; serving a higher serial", "zone", z.Origin, "file_serial", z.FileSerial, "serial", serial)
+		}
+	}
+	z.SetSerial(serial)
+	if l.Store != nil && (!known || serial != last || lastHash != z.Hash) {
+		if err := l.Store.SaveSerial(z.Origin, serial, z.Hash); err != nil && l.Logger != nil {
+			l.Logger.Error("saving serial", "zone", z.Origin, "err", err)
+		}
+	}
+}
+
+// serialGreater compares serials with RFC 1982 arithmetic.
+func serialGreater(a, b uint32) bool { return a != b && int32(a-b) > 0 }
+
+func (l *Loader) now() time.Time {
+	if l.Now != nil {
+		return l.Now()
+	}
+	return time.Now()
+}
+
+// scanOther records the modification time of every file under Dir that
+// is not a top-level zone file.
+func (l *Loader) scanOther() map[string]time.Time {
+	out := map[string]time.Time{}
+	_ = filepath.WalkDir(l.Dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		if _, isZone := ZoneFile(d.Name()); isZone && filepath.Dir(path) == filepath.Clean(l.Dir) {
+			return nil
+		}
+		if info, err := d.Info(); err == nil {
+			out[path] = info.ModTime()
+		}
+		return nil
+	})
+	return out
+}
+
+func sameTimes(a, b map[string]time.Time) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || !w.Equal(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// Watch calls Load every interval until ctx ends and hands each new
+// snapshot to publish.
+func (l *Loader) Watch(ctx context.Context, interval time.Duration, publish func(*Snapshot, LoadReport)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if snap, rep := l.Load(false); snap != nil || len(rep.Failed()) > 0 {
+				publish(snap, rep)
+			}
+		}
+	}
+}
+
+// Reconfigure changes the folder and compile options used by the next Load
+// (a SIGHUP with a new config).
+func (l *Loader) Reconfigure(dir string, opt CompileOptions) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if dir != l.Dir {
+		l.files = nil
+		l.other = nil
+	}
+	l.Dir, l.Options = dir, opt
+}
