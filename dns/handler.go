@@ -44,8 +44,10 @@ type answer struct {
 	// additional: the Extra lists of the RRsets answered.
 	extras  [8][]zones.Extra
 	nextras int
-	// seen holds the names visited by a CNAME/DNAME chain.
-	seen  [maxChain + 1]string
+	// seen holds hashes of the names visited by a CNAME/DNAME chain
+	// (hashes, not strings: a string pointing into this struct would
+	// move it to the heap).
+	seen  [maxChain + 1]uint64
 	nseen int
 	// scratch for names synthesized by DNAME, alternating.
 	scratch [2][256]byte
@@ -90,7 +92,7 @@ func (h *Handler) ServeDNS(pkt, out []byte, tcp bool) []byte {
 		a.snap = h.snap.Load()
 		a.answerQuestion()
 	}
-	return a.finish(h.maxUDP())
+	return out[:a.finish(h.maxUDP())]
 }
 
 func (h *Handler) maxUDP() int {
@@ -140,7 +142,7 @@ func (a *answer) answerQuestion() {
 // answer, a referral, or the end of a chain.
 func (a *answer) resolve(z *zones.Zone, name string, qtype uint16) {
 	for step := 0; ; step++ {
-		a.seen[a.nseen] = name
+		a.seen[a.nseen] = nameHash(name)
 		a.nseen++
 		res := z.Lookup(name, qtype)
 		switch res.Kind {
@@ -212,8 +214,9 @@ func (a *answer) synthesize(name, owner string, target []byte, step int) (string
 }
 
 func (a *answer) visited(name string) bool {
+	h := nameHash(name)
 	for i := 0; i < a.nseen; i++ {
-		if a.seen[i] == name {
+		if a.seen[i] == h {
 			return true
 		}
 	}
@@ -307,8 +310,10 @@ func (a *answer) writeQuestion() {
 	a.w.remember(q, headerLen)
 }
 
-// finish writes the header and the OPT record and returns the message.
-func (a *answer) finish(maxUDP int) []byte {
+// finish writes the header and the OPT record and returns the message
+// length. (It returns a length, not a slice, so that the request does not
+// escape to the heap through the result.)
+func (a *answer) finish(maxUDP int) int {
 	r := a.r
 	w := &a.w
 	if w.off < headerLen { // no question written yet (errors)
@@ -361,5 +366,15 @@ func (a *answer) finish(maxUDP int) []byte {
 		ar++
 	}
 	binary.BigEndian.PutUint16(b[10:], ar)
-	return b[:w.off]
+	return w.off
+}
+
+// nameHash is FNV-1a over a lower-cased wire name.
+func nameHash(name string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(name); i++ {
+		h ^= uint64(name[i])
+		h *= 1099511628211
+	}
+	return h
 }
