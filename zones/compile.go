@@ -27,6 +27,9 @@ type SOADefaults struct {
 // The zone's serial is left for the caller (see Loader), which knows the
 // last serial served. Problems hold every error and warning found; when
 // they include an error the zone is nil.
+//
+// Compile consumes recs: it drops each record's RRs once they are encoded,
+// so that a large zone is not held twice in memory while it loads.
 func Compile(origin, file string, recs []Record, opt CompileOptions) (*Zone, Problems) {
 	var probs Problems
 	origin = strings.ToLower(dns.Fqdn(origin))
@@ -38,7 +41,6 @@ func Compile(origin, file string, recs []Record, opt CompileOptions) (*Zone, Pro
 	z := &Zone{Origin: origin, Apex: apex, File: file, nodes: make(map[string]*Node, len(recs)+1), apexLabels: labelCount(apex)}
 	z.nodes[apex] = &Node{Name: apex}
 	pack := make([]byte, 65535)
-	seenType := map[string]Pos{}
 	var hash contentHash
 	for i := range recs {
 		r := &recs[i]
@@ -51,13 +53,11 @@ func Compile(origin, file string, recs []Record, opt CompileOptions) (*Zone, Pro
 			probs.Add(r.Pos, "%s is outside the zone %s", r.Name, origin)
 			continue
 		}
-		key := name + "/" + typeName(r.Type)
-		if p, dup := seenType[key]; dup {
-			probs.Add(r.Pos, "%s %s is defined twice (first at %s)", r.Name, typeName(r.Type), p)
+		n := z.ensureNode(name)
+		if n.Set(r.Type) != nil || (r.Type == TypeALIAS && n.Alias != "") || (r.Type == dns.TypeSOA && z.HasFileSOA && name == apex) {
+			probs.Add(r.Pos, "%s %s is defined twice (first at %s)", r.Name, typeName(r.Type), firstPos(recs[:i], r.Name, r.Type))
 			continue
 		}
-		seenType[key] = r.Pos
-		n := z.ensureNode(name)
 		if r.Type == TypeALIAS {
 			if name != apex {
 				probs.Add(r.Pos, "ALIAS is only allowed at the zone apex, not at %s", r.Name)
@@ -93,6 +93,9 @@ func Compile(origin, file string, recs []Record, opt CompileOptions) (*Zone, Pro
 				continue
 			}
 			set.Data = append(set.Data, rd)
+		}
+		if r.Type != dns.TypeSOA {
+			r.RRs = nil
 		}
 		if len(set.Data) == 0 {
 			continue
@@ -178,6 +181,16 @@ func Compile(origin, file string, recs []Record, opt CompileOptions) (*Zone, Pro
 	return z, probs
 }
 
+// firstPos finds where a record of this name and type was first given.
+func firstPos(recs []Record, name string, t uint16) Pos {
+	for _, r := range recs {
+		if r.Type == t && strings.EqualFold(r.Name, name) {
+			return r.Pos
+		}
+	}
+	return Pos{}
+}
+
 // ensureNode returns the node for name, creating it and every missing
 // ancestor up to the apex (empty non-terminals exist: RFC 4592 §2.2.2).
 func (z *Zone) ensureNode(name string) *Node {
@@ -197,17 +210,13 @@ func (z *Zone) ensureNode(name string) *Node {
 
 // check applies the rules that involve several RRsets.
 func (z *Zone) check(probs *Problems, recs []Record) {
-	pos := map[string]Pos{}
-	for _, r := range recs {
-		if w, err := WireName(r.Name); err == nil {
-			if _, ok := pos[w]; !ok {
-				pos[w] = r.Pos
-			}
-		}
-	}
+	// Positions are looked up only when there is something to report.
 	at := func(n *Node) Pos {
-		if p, ok := pos[n.Name]; ok {
-			return p
+		name := PresentName(n.Name)
+		for _, r := range recs {
+			if strings.EqualFold(r.Name, name) {
+				return r.Pos
+			}
 		}
 		return Pos{File: z.File}
 	}
