@@ -41,6 +41,11 @@ type fileState struct {
 	origin  string
 	modTime time.Time
 	size    int64
+	// seenTime and seenSize are what the previous scan saw: a changed
+	// file is only read once two scans agree, so that a file still being
+	// written is not loaded half-way.
+	seenTime time.Time
+	seenSize int64
 	zone    *Zone // last good version, nil if never loaded
 	probs   Problems
 }
@@ -92,6 +97,31 @@ func ParseFile(path, origin string) ([]Record, Problems) {
 		return ParseMasterFile(path, origin)
 	}
 	return ParseOctoDNSFile(path, origin)
+}
+
+// ParseBytes parses zone file content already read, in the format the
+// path's extension names.
+func ParseBytes(path, origin string, data []byte) ([]Record, Problems) {
+	if strings.HasSuffix(path, ".zone") {
+		return ParseMaster(path, origin, data)
+	}
+	return ParseOctoDNS(path, origin, data)
+}
+
+// readStable reads a file and confirms that it did not change while it
+// was read (same size as stat'ed before, same modification time and size
+// after), so that a file being rewritten in place is never loaded half
+// written.
+func readStable(path string, before os.FileInfo) ([]byte, bool) {
+	data, err := os.ReadFile(path)
+	if err != nil || int64(len(data)) != before.Size() {
+		return nil, false
+	}
+	after, err := os.Stat(path)
+	if err != nil || !after.ModTime().Equal(before.ModTime()) || after.Size() != before.Size() {
+		return nil, false
+	}
+	return data, true
 }
 
 // Load scans the folder and recompiles every zone file that changed (all
@@ -147,15 +177,38 @@ func (l *Loader) Load(force bool) (*Snapshot, LoadReport) {
 			continue
 		}
 		fsState := l.files[path]
-		if fsState != nil && !force && st.ModTime().Equal(fsState.modTime) && st.Size() == fsState.size {
-			continue
+		if fsState != nil && !force {
+			if st.ModTime().Equal(fsState.modTime) && st.Size() == fsState.size {
+				continue
+			}
+			settled := st.ModTime().Equal(fsState.seenTime) && st.Size() == fsState.seenSize
+			fsState.seenTime, fsState.seenSize = st.ModTime(), st.Size()
+			if !settled {
+				continue // changed since the last scan: may still be being written
+			}
 		}
 		if fsState == nil {
 			fsState = &fileState{origin: origin}
 			l.files[path] = fsState
 		}
+		fsState.seenTime, fsState.seenSize = st.ModTime(), st.Size()
+		data, ok := readStable(path, st)
+		if !ok {
+			// Written to while we read it: try again at the next scan.
+			fsState.seenTime = time.Time{}
+			continue
+		}
 		fsState.modTime, fsState.size = st.ModTime(), st.Size()
-		recs, probs := ParseFile(path, origin)
+		var recs []Record
+		var probs Problems
+		if len(data) == 0 {
+			// Most often a file caught between truncation and write by an
+			// editor or deploy that rewrites in place; never wipe a zone
+			// for it. An empty zone is written "---" (YAML) or as SOA+NS.
+			probs.Add(Pos{File: path, Line: 1, Col: 1}, "the zone file is empty; refusing it (write \"---\" for a YAML zone with no records)")
+		} else {
+			recs, probs = ParseBytes(path, origin, data)
+		}
 		var z *Zone
 		if !probs.HasErrors() {
 			var cprobs Problems

@@ -70,6 +70,8 @@ type Options struct {
 	Extra string
 	// NoWait skips waiting for the ready line (for configs meant to fail).
 	NoWait bool
+	// ReloadInterval is the zones folder scan interval; 200ms if empty.
+	ReloadInterval string
 }
 
 // Start writes a config and zones into a temp folder and starts smartdns
@@ -88,6 +90,9 @@ func Start(t testing.TB, o Options) *Server {
 		s.WriteZone(name, content)
 	}
 	s.Port = freePort(t)
+	if o.ReloadInterval == "" {
+		o.ReloadInterval = "200ms"
+	}
 	cfg := fmt.Sprintf(`listen: [127.0.0.1:%d]
 zones: zones
 data: smartdns.db
@@ -95,10 +100,10 @@ nameservers: [ns1.example.com., ns2.example.com.]
 soa:
   rname: hostmaster.example.com.
 reload:
-  interval: 200ms
+  interval: %s
 log:
   level: debug
-%s`, s.Port, o.Extra)
+%s`, s.Port, o.ReloadInterval, o.Extra)
 	if err := os.WriteFile(s.Config, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -413,3 +418,19 @@ func (b *syncBuffer) String() string {
 }
 
 var _ io.Writer = (*syncBuffer)(nil)
+
+func readFile(t testing.TB, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func writeFile(t testing.TB, p, content string) {
+	t.Helper()
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

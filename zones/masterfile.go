@@ -1,0 +1,944 @@
+package zones
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/miekg/dns"
+)
+
+// Limits that keep a hostile or broken master file from exhausting memory
+// or flooding the operator's terminal.
+const (
+	// mfMaxIncludeDepth bounds $INCLUDE nesting; loops are caught earlier,
+	// this catches chains of distinct files (symlinks, generated trees).
+	mfMaxIncludeDepth = 16
+	// mfMaxGenerated bounds the RRs all $GENERATE directives of one zone
+	// may produce (each directive is limited to 65,536 by miekg/dns).
+	mfMaxGenerated = 1 << 20
+	// mfMaxProblems bounds how many problems are kept; the rest are
+	// counted and summarised in one final problem. A binary file fed to
+	// the parser by mistake would otherwise yield one error per line.
+	mfMaxProblems = 1000
+	// mfFallbackTTL is used when an RR has no TTL, there is no $TTL and no
+	// earlier RR to inherit one from.
+	mfFallbackTTL = 3600
+)
+
+// ParseMasterFile reads an RFC 1035 master file for zone origin
+// ("example.com.", fully qualified, lower case).
+//
+// It exists beside dns.ZoneParser because `smartdns check` must list every
+// problem of a file with its path:line:col, and the later checks (CNAME
+// beside other data, out-of-zone names, ...) need each RRset's line; a
+// plain ZoneParser stops at the first error and does not say where an RR
+// came from.
+func ParseMasterFile(path, origin string) ([]Record, Problems) {
+	p := newMasterParser(origin, mfReadFile)
+	data, err := mfReadFile(path)
+	if err != nil {
+		p.errorf(Pos{File: path}, "%v", err)
+		return nil, p.finish()
+	}
+	return p.parse(path, data)
+}
+
+// ParseMaster is ParseMasterFile for bytes already read (tests, fuzzing,
+// files fetched from elsewhere). path names positions in problems and is
+// the folder $INCLUDE file names are resolved against.
+func ParseMaster(path, origin string, data []byte) ([]Record, Problems) {
+	return newMasterParser(origin, mfReadFile).parse(path, data)
+}
+
+// mfReadFile reads an included (or the top) file. Only regular files are
+// read: opening a FIFO or a device named by $INCLUDE would block forever.
+func mfReadFile(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	return os.ReadFile(path)
+}
+
+// masterParser holds what outlives one file: the zone's records, the
+// problems, and the $INCLUDE chain.
+type masterParser struct {
+	zone     string // zone origin, canonical
+	zoneOK   bool
+	readFile func(string) ([]byte, error)
+
+	probs      Problems
+	suppressed int  // problems beyond mfMaxProblems
+	suppErr    bool // one of them was an error
+
+	recs  []Record
+	meta  []mfRecMeta
+	index map[mfKey]int
+
+	chain     []string // display paths of the files being read, outermost first
+	chainAbs  []string // the same, absolute, for loop detection
+	generated int
+	maxGen    int
+
+	toks []mfToken // scratch, reused for each entry
+}
+
+type mfKey struct {
+	name string
+	typ  uint16
+}
+
+// mfRecMeta is per-Record bookkeeping that callers do not need.
+type mfRecMeta struct {
+	ttlWarned bool
+	dups      map[string]struct{} // rdata keys, built once an RRset grows large
+}
+
+// mfFile is the state that is scoped to one file: RFC 1035 leaves $ORIGIN
+// unchanged in the including file after an $INCLUDE, and we treat $TTL and
+// the inherited owner/TTL the same way.
+type mfFile struct {
+	path     string
+	origin   string
+	ttl      uint32 // $TTL
+	haveTTL  bool
+	last     uint32 // TTL of the previous RR (RFC 1035 default when no $TTL)
+	haveLast bool
+	owner    string // previous owner, for entries that start with a blank
+	ownerBad bool   // the previous owner could not be parsed; its continuations are dropped quietly
+}
+
+func newMasterParser(origin string, read func(string) ([]byte, error)) *masterParser {
+	p := &masterParser{readFile: read, index: map[mfKey]int{}, maxGen: mfMaxGenerated}
+	p.zone = mfCanonName(dns.Fqdn(origin))
+	_, p.zoneOK = dns.IsDomainName(p.zone)
+	return p
+}
+
+func (p *masterParser) parse(path string, data []byte) ([]Record, Problems) {
+	if !p.zoneOK {
+		p.errorf(Pos{File: path}, "bad zone origin %q", p.zone)
+		return nil, p.finish()
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	p.chain = append(p.chain, path)
+	p.chainAbs = append(p.chainAbs, abs)
+	p.file(&mfFile{path: path, origin: p.zone}, data)
+	return p.records(), p.finish()
+}
+
+// records returns the records with each RRset's TTLs made equal: RFC 2181
+// §5.2 says an RRset has one TTL. RRSIGs are exempt because each carries
+// the TTL of the RRset it covers (RFC 4034 §3).
+func (p *masterParser) records() []Record {
+	for i := range p.recs {
+		r := &p.recs[i]
+		if r.Type == dns.TypeRRSIG {
+			continue
+		}
+		for _, rr := range r.RRs {
+			rr.Header().Ttl = r.TTL
+		}
+	}
+	return p.recs
+}
+
+func (p *masterParser) finish() Problems {
+	if p.suppressed > 0 {
+		p.probs = append(p.probs, &Problem{
+			Pos:     p.probs[len(p.probs)-1].Pos,
+			Msg:     fmt.Sprintf("%d more problems not shown", p.suppressed),
+			Warning: !p.suppErr,
+		})
+		p.suppressed = 0
+	}
+	return p.probs
+}
+
+func (p *masterParser) problem(warn bool, pos Pos, format string, args ...any) {
+	if len(p.probs) >= mfMaxProblems {
+		p.suppressed++
+		p.suppErr = p.suppErr || !warn
+		return
+	}
+	if warn {
+		p.probs.Warn(pos, format, args...)
+	} else {
+		p.probs.Add(pos, format, args...)
+	}
+}
+
+func (p *masterParser) errorf(pos Pos, format string, args ...any) {
+	p.problem(false, pos, format, args...)
+}
+
+func (p *masterParser) warnf(pos Pos, format string, args ...any) {
+	p.problem(true, pos, format, args...)
+}
+
+// file parses one file's entries with state f.
+func (p *masterParser) file(f *mfFile, data []byte) {
+	sc := mfScanner{s: string(data), line: 1, p: p, path: f.path}
+	var e mfEntry
+	for sc.next(&e, p.toks[:0]) {
+		p.toks = e.toks
+		if e.bad || len(e.toks) == 0 {
+			continue
+		}
+		p.entry(f, &sc, &e)
+	}
+	p.toks = e.toks
+}
+
+// mfToken is one field of an entry. text is the field as written, escapes
+// kept, without the quotes of a quoted string.
+type mfToken struct {
+	text      string
+	line, col int
+	n         int // bytes the field spans on its line, quotes included
+	quoted    bool
+}
+
+// mfEntry is one logical entry: the lines of one RR or directive, joined
+// while parentheses are open.
+type mfEntry struct {
+	start, end int // byte range in the file, whole lines
+	line, last int // first and last line
+	blank      bool
+	bad        bool // a lexical problem was already reported
+	toks       []mfToken
+}
+
+// mfScanner splits a file into entries. It understands just enough of the
+// syntax (quotes, escapes, comments, parentheses) to find where an entry
+// ends and where each field starts; miekg/dns parses the fields.
+type mfScanner struct {
+	s         string
+	i         int
+	line      int
+	lineStart int
+	p         *masterParser
+	path      string
+}
+
+func (sc *mfScanner) next(e *mfEntry, toks []mfToken) bool {
+	if sc.i >= len(sc.s) {
+		e.toks = toks
+		return false
+	}
+	s := sc.s
+	*e = mfEntry{start: sc.i, line: sc.line, toks: toks}
+	e.blank = s[sc.i] == ' ' || s[sc.i] == '\t'
+	depth := 0
+	var parenPos Pos
+	tokStart := -1
+	flush := func(end int) {
+		if tokStart >= 0 {
+			e.toks = append(e.toks, mfToken{text: s[tokStart:end], line: sc.line, col: tokStart - sc.lineStart + 1, n: end - tokStart})
+			tokStart = -1
+		}
+	}
+	i := sc.i
+	for i < len(s) {
+		c := s[i]
+		switch c {
+		case '\n':
+			flush(i)
+			e.last = sc.line
+			i++
+			sc.line++
+			sc.lineStart = i
+			if depth == 0 {
+				sc.i = i
+				e.end = i
+				return true
+			}
+		case ';':
+			flush(i)
+			if j := strings.IndexByte(s[i:], '\n'); j >= 0 {
+				i += j
+			} else {
+				i = len(s)
+			}
+		case ' ', '\t', '\r':
+			flush(i)
+			i++
+		case '(':
+			flush(i)
+			if depth == 0 {
+				parenPos = sc.pos(i)
+			}
+			depth++
+			i++
+		case ')':
+			flush(i)
+			if depth == 0 {
+				sc.p.errorf(sc.pos(i), "%q without an opening %q", ")", "(")
+				e.bad = true
+			} else {
+				depth--
+			}
+			i++
+		case '"':
+			flush(i)
+			start := i
+			i++
+			closed := false
+			for i < len(s) {
+				c := s[i]
+				if c == '\\' && i+1 < len(s) && s[i+1] != '\n' {
+					i += 2
+					continue
+				}
+				if c == '\n' {
+					break
+				}
+				if c == '"' {
+					closed = true
+					break
+				}
+				i++
+			}
+			if !closed {
+				// BIND rejects a newline inside quotes too; letting the
+				// string run on would swallow the rest of the file.
+				sc.p.errorf(sc.pos(start), "quoted string not closed before end of line")
+				e.bad = true
+				continue
+			}
+			e.toks = append(e.toks, mfToken{text: s[start+1 : i], line: sc.line, col: start - sc.lineStart + 1, n: i + 1 - start, quoted: true})
+			i++
+		case '\\':
+			if tokStart < 0 {
+				tokStart = i
+			}
+			i++
+			if i < len(s) && s[i] != '\n' {
+				i++
+			}
+		default:
+			if tokStart < 0 {
+				tokStart = i
+			}
+			i++
+		}
+	}
+	flush(len(s))
+	e.last = sc.line
+	sc.i = len(s)
+	e.end = len(s)
+	if depth > 0 {
+		sc.p.errorf(parenPos, "%q not closed before end of file", "(")
+		e.bad = true
+	}
+	return true
+}
+
+func (sc *mfScanner) pos(i int) Pos {
+	return Pos{File: sc.path, Line: sc.line, Col: i - sc.lineStart + 1}
+}
+
+// entry handles one entry: a directive, or an RR for miekg/dns to parse.
+func (p *masterParser) entry(f *mfFile, sc *mfScanner, e *mfEntry) {
+	first := e.toks[0]
+	pos := Pos{File: f.path, Line: first.line, Col: first.col}
+	if !e.blank && !first.quoted && strings.HasPrefix(first.text, "$") {
+		p.directive(f, sc, e, pos)
+		return
+	}
+	text := sc.s[e.start:e.end]
+
+	// Find the type field (after the owner and up to two of TTL and
+	// class, in either order) to learn whether a TTL was written and
+	// whether any rdata follows.
+	i := 0
+	if !e.blank {
+		i = 1
+	}
+	explicitTTL, typeIdx := mfHeader(e.toks, i)
+
+	orphan := false // no owner to give the RR: report syntax errors, keep nothing
+	if e.blank && f.owner == "" {
+		if !f.ownerBad {
+			p.errorf(pos, "entry starts with a blank (same owner as the previous entry) but there is no previous owner")
+			f.ownerBad = true
+		}
+		orphan = true
+	}
+
+	alias := false
+	if typeIdx >= 0 {
+		t := e.toks[typeIdx]
+		if !t.quoted && !mfIsType(t.text) {
+			// miekg/dns would call it "not a TTL" or a bad class.
+			p.errorf(mfTokPos(f, t), "unknown RR type %q", t.text)
+			p.forgetOwner(f, e)
+			return
+		}
+		if !t.quoted && strings.EqualFold(t.text, "ALIAS") {
+			// PowerDNS's ALIAS takes one domain name, like CNAME, and the
+			// two names have the same length, so columns stay right.
+			alias = true
+			off := mfOffset(text, e.line, t.line, t.col)
+			text = text[:off] + "CNAME" + text[off+len("ALIAS"):]
+		}
+		if typeIdx == len(e.toks)-1 && !strings.EqualFold(t.text, "APL") {
+			// miekg/dns accepts an RR without rdata (an RFC 2136 update
+			// form) and returns empty rdata; a zone cannot use that.
+			p.errorf(Pos{File: f.path, Line: t.line, Col: t.col}, "missing rdata after %q", t.text)
+			p.forgetOwner(f, e)
+			return
+		}
+	}
+
+	def, fallback := f.defaultTTL()
+	zp := dns.NewZoneParser(strings.NewReader(text), f.origin, "")
+	zp.SetDefaultTTL(def)
+	rr, ok := zp.Next()
+	if err := zp.Err(); err != nil {
+		p.parseError(f, e, err)
+		p.forgetOwner(f, e)
+		return
+	}
+	if !ok || rr == nil {
+		return
+	}
+	if orphan {
+		return
+	}
+	h := rr.Header()
+	if e.blank {
+		if f.ownerBad {
+			return
+		}
+		h.Name = f.owner
+	} else {
+		f.owner, f.ownerBad = h.Name, false
+	}
+	if !explicitTTL && fallback {
+		if soa, ok := rr.(*dns.SOA); ok {
+			h.Ttl = soa.Minttl
+			p.warnf(pos, "no TTL, no $TTL and no earlier RR: using the SOA minimum, %d (RFC 2308 §4)", h.Ttl)
+		} else {
+			p.warnf(pos, "no TTL, no $TTL and no earlier RR: using %d", h.Ttl)
+		}
+	}
+	f.last, f.haveLast = h.Ttl, true
+	if alias {
+		p.addAlias(rr, pos)
+		return
+	}
+	p.add(rr, pos)
+}
+
+// forgetOwner records, after an entry failed to parse, which owner the
+// entries continuing it (starting with a blank) belong to. If the owner
+// field itself is fine they keep it; otherwise they are dropped without a
+// second error each.
+func (p *masterParser) forgetOwner(f *mfFile, e *mfEntry) {
+	if e.blank {
+		return
+	}
+	if name, ok := mfAbsName(e.toks[0].text, f.origin); ok {
+		f.owner, f.ownerBad = name, false
+		return
+	}
+	f.owner, f.ownerBad = "", true
+}
+
+// mfHeader scans the fields from i on: up to two TTL or class fields, then
+// the type. It reports whether a TTL was among them and the type's index
+// (-1 if there is none).
+func mfHeader(toks []mfToken, i int) (explicitTTL bool, typeIdx int) {
+	for n := 0; i < len(toks) && n < 3; i, n = i+1, n+1 {
+		t := toks[i].text
+		if mfIsClass(t) {
+			continue
+		}
+		if t != "" && t[0] >= '0' && t[0] <= '9' {
+			explicitTTL = true
+			continue
+		}
+		return explicitTTL, i
+	}
+	return explicitTTL, -1
+}
+
+// mfIsType reports whether s names a type miekg/dns can parse, or ALIAS.
+func mfIsType(s string) bool {
+	u := strings.ToUpper(s)
+	if _, ok := dns.StringToType[u]; ok || u == "ALIAS" {
+		return true
+	}
+	if strings.HasPrefix(u, "TYPE") && len(u) > 4 {
+		_, err := strconv.ParseUint(u[4:], 10, 16)
+		return err == nil
+	}
+	return false
+}
+
+func mfIsClass(s string) bool {
+	u := strings.ToUpper(s)
+	if _, ok := dns.StringToClass[u]; ok {
+		return true
+	}
+	if strings.HasPrefix(u, "CLASS") && len(u) > 5 {
+		_, err := strconv.ParseUint(u[5:], 10, 16)
+		return err == nil
+	}
+	return false
+}
+
+// defaultTTL is the TTL for an RR that gives none: $TTL, else the previous
+// RR's (RFC 1035 §5.1), else mfFallbackTTL with fallback set so the caller
+// can use the SOA minimum instead and warn.
+func (f *mfFile) defaultTTL() (ttl uint32, fallback bool) {
+	switch {
+	case f.haveTTL:
+		return f.ttl, false
+	case f.haveLast:
+		return f.last, false
+	}
+	return mfFallbackTTL, true
+}
+
+// mfOffset converts a line/col inside an entry that starts at line first
+// to a byte offset in the entry's text.
+func mfOffset(text string, first, line, col int) int {
+	off := 0
+	for l := first; l < line; l++ {
+		j := strings.IndexByte(text[off:], '\n')
+		if j < 0 {
+			return len(text)
+		}
+		off += j + 1
+	}
+	return min(off+col-1, len(text))
+}
+
+// parseError turns a miekg/dns error into a problem at the file position:
+// miekg counts lines and columns from the start of the text it was given,
+// which is the entry.
+func (p *masterParser) parseError(f *mfFile, e *mfEntry, err error) {
+	msg := strings.TrimPrefix(err.Error(), "dns: ")
+	pos := Pos{File: f.path, Line: e.toks[0].line, Col: e.toks[0].col}
+	if i := strings.LastIndex(msg, " at line: "); i >= 0 {
+		lc := msg[i+len(" at line: "):]
+		msg = msg[:i]
+		l, c, _ := strings.Cut(lc, ":")
+		line, err1 := strconv.Atoi(l)
+		col, err2 := strconv.Atoi(c)
+		if err1 == nil && err2 == nil && line >= 1 && e.line+line-1 <= e.last {
+			pos.Line = e.line + line - 1
+			pos.Col = mfTokenStart(e.toks, pos.Line, max(col, 1))
+		}
+	}
+	p.errorf(pos, "%s", msg)
+}
+
+// mfTokenStart moves a column miekg reports (the last byte it read, which
+// is the end of the offending field or the blank after it) back to the
+// start of that field, where an editor should put the cursor.
+func mfTokenStart(toks []mfToken, line, col int) int {
+	for _, t := range toks {
+		if t.line == line && t.col <= col && col < t.col+t.n {
+			return t.col
+		}
+	}
+	for _, t := range toks {
+		if t.line == line && col == t.col+t.n {
+			return t.col
+		}
+	}
+	return col
+}
+
+// directive handles $ORIGIN, $TTL, $INCLUDE and $GENERATE.
+func (p *masterParser) directive(f *mfFile, sc *mfScanner, e *mfEntry, pos Pos) {
+	name := strings.ToUpper(e.toks[0].text)
+	args := e.toks[1:]
+	switch name {
+	case "$ORIGIN":
+		if len(args) != 1 {
+			p.errorf(pos, "$ORIGIN takes one domain name")
+			return
+		}
+		o, ok := mfAbsName(args[0].text, f.origin)
+		if !ok {
+			p.errorf(mfTokPos(f, args[0]), "bad $ORIGIN name %q", args[0].text)
+			return
+		}
+		f.origin = mfCanonName(o)
+	case "$TTL":
+		if len(args) != 1 {
+			p.errorf(pos, "$TTL takes one TTL")
+			return
+		}
+		ttl, ok := mfParseTTL(args[0].text)
+		if !ok {
+			p.errorf(mfTokPos(f, args[0]), "bad $TTL value %q", args[0].text)
+			return
+		}
+		f.ttl, f.haveTTL = ttl, true
+	case "$INCLUDE":
+		p.include(f, args, pos)
+	case "$GENERATE":
+		p.generate(f, sc, e, pos)
+	default:
+		p.errorf(pos, "unknown directive %q", e.toks[0].text)
+	}
+}
+
+func mfTokPos(f *mfFile, t mfToken) Pos {
+	return Pos{File: f.path, Line: t.line, Col: t.col}
+}
+
+// include reads `$INCLUDE file [origin]`. The file name is relative to
+// the including file's folder; the included file starts with the current
+// origin (or the one given), $TTL and TTL, and changes it makes do not
+// leak back (RFC 1035 §5.1).
+func (p *masterParser) include(f *mfFile, args []mfToken, pos Pos) {
+	if len(args) < 1 || len(args) > 2 {
+		p.errorf(pos, "$INCLUDE takes a file name and optionally an origin")
+		return
+	}
+	name := args[0].text
+	path := name
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(filepath.Dir(f.path), path)
+	}
+	origin := f.origin
+	if len(args) == 2 {
+		o, ok := mfAbsName(args[1].text, f.origin)
+		if !ok {
+			p.errorf(mfTokPos(f, args[1]), "bad $INCLUDE origin %q", args[1].text)
+			return
+		}
+		origin = mfCanonName(o)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	for i, a := range p.chainAbs {
+		if a == abs {
+			loop := append(append([]string(nil), p.chain[i:]...), path)
+			p.errorf(pos, "$INCLUDE loop: %s", strings.Join(loop, " -> "))
+			return
+		}
+	}
+	if len(p.chain) > mfMaxIncludeDepth {
+		p.errorf(pos, "$INCLUDE nested more than %d deep", mfMaxIncludeDepth)
+		return
+	}
+	data, err := p.readFile(path)
+	if err != nil {
+		p.errorf(pos, "$INCLUDE %q: %v", name, err)
+		return
+	}
+	p.chain = append(p.chain, path)
+	p.chainAbs = append(p.chainAbs, abs)
+	child := &mfFile{path: path, origin: origin, ttl: f.ttl, haveTTL: f.haveTTL, last: f.last, haveLast: f.haveLast}
+	p.file(child, data)
+	p.chain = p.chain[:len(p.chain)-1]
+	p.chainAbs = p.chainAbs[:len(p.chainAbs)-1]
+}
+
+// generate hands a $GENERATE entry to miekg/dns, which expands it. Every
+// RR it yields is placed at the directive. miekg's expansion ignores $TTL
+// (it uses 3600), so an RR whose template gives no TTL gets ours.
+func (p *masterParser) generate(f *mfFile, sc *mfScanner, e *mfEntry, pos Pos) {
+	if len(e.toks) < 5 {
+		p.errorf(pos, "$GENERATE takes a range, an owner, optionally a TTL and class, a type and rdata")
+		return
+	}
+	explicitTTL, typeIdx := mfHeader(e.toks, 3)
+	if typeIdx == len(e.toks)-1 {
+		t := e.toks[typeIdx]
+		p.errorf(mfTokPos(f, t), "missing rdata after %q", t.text)
+		return
+	}
+	def, _ := f.defaultTTL()
+	zp := dns.NewZoneParser(strings.NewReader(sc.s[e.start:e.end]), f.origin, "")
+	zp.SetDefaultTTL(def)
+	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
+		if p.generated >= p.maxGen {
+			p.errorf(pos, "$GENERATE: more than %d generated RRs in the zone", p.maxGen)
+			return
+		}
+		p.generated++
+		if !explicitTTL {
+			rr.Header().Ttl = def
+		}
+		f.last, f.haveLast = rr.Header().Ttl, true
+		p.add(rr, pos)
+	}
+	if err := zp.Err(); err != nil {
+		p.parseError(f, e, err)
+	}
+}
+
+// mfMetaTypes cannot be data in a zone (RFC 6895 §3.1 meta-types, QTYPEs).
+var mfMetaTypes = map[uint16]bool{
+	dns.TypeNone: true, dns.TypeOPT: true, dns.TypeTSIG: true, dns.TypeTKEY: true,
+	dns.TypeIXFR: true, dns.TypeAXFR: true, dns.TypeMAILA: true, dns.TypeMAILB: true,
+	dns.TypeANY: true,
+}
+
+// check validates what every RR needs and canonicalises its owner.
+func (p *masterParser) check(rr dns.RR, pos Pos) bool {
+	h := rr.Header()
+	if h.Class != dns.ClassINET {
+		p.errorf(pos, "class %s is not served; only IN", dns.Class(h.Class))
+		return false
+	}
+	if mfMetaTypes[h.Rrtype] {
+		p.errorf(pos, "type %s cannot be data in a zone", dns.Type(h.Rrtype))
+		return false
+	}
+	h.Name = mfCanonName(h.Name)
+	if !dns.IsSubDomain(p.zone, h.Name) {
+		p.errorf(pos, "%s is out of zone %s", h.Name, p.zone)
+		return false
+	}
+	return true
+}
+
+// add puts an RR into the Record of its owner and type.
+func (p *masterParser) add(rr dns.RR, pos Pos) {
+	if !p.check(rr, pos) {
+		return
+	}
+	h := rr.Header()
+	mfLowerRdata(rr)
+	key := mfKey{h.Name, h.Rrtype}
+	idx, ok := p.index[key]
+	if !ok {
+		p.index[key] = len(p.recs)
+		p.recs = append(p.recs, Record{Name: h.Name, Type: h.Rrtype, TTL: h.Ttl, RRs: []dns.RR{rr}, Pos: pos})
+		p.meta = append(p.meta, mfRecMeta{})
+		return
+	}
+	r, m := &p.recs[idx], &p.meta[idx]
+	if m.isDup(r, rr) {
+		p.warnf(pos, "duplicate %s %s RR ignored", h.Name, dns.Type(h.Rrtype))
+		return
+	}
+	if first := r.RRs[0].Header().Ttl; h.Ttl != first && !m.ttlWarned && h.Rrtype != dns.TypeRRSIG {
+		m.ttlWarned = true
+		p.warnf(pos, "TTL %d differs from TTL %d of the %s %s RRset at %s; the RRset gets the lowest (RFC 2181 §5.2)",
+			h.Ttl, first, h.Name, dns.Type(h.Rrtype), r.Pos)
+	}
+	r.TTL = min(r.TTL, h.Ttl)
+	r.RRs = append(r.RRs, rr)
+}
+
+// addAlias records a PowerDNS-style ALIAS (parsed as a CNAME).
+func (p *masterParser) addAlias(rr dns.RR, pos Pos) {
+	if !p.check(rr, pos) {
+		return
+	}
+	h := rr.Header()
+	target := mfCanonName(rr.(*dns.CNAME).Target)
+	key := mfKey{h.Name, TypeALIAS}
+	if idx, ok := p.index[key]; ok {
+		r := &p.recs[idx]
+		if r.Target == target {
+			p.warnf(pos, "duplicate %s ALIAS ignored", h.Name)
+		} else {
+			p.errorf(pos, "%s has a second ALIAS target (%s, first %s at %s)", h.Name, target, r.Target, r.Pos)
+		}
+		return
+	}
+	p.index[key] = len(p.recs)
+	p.recs = append(p.recs, Record{Name: h.Name, Type: TypeALIAS, TTL: h.Ttl, Target: target, Pos: pos})
+	p.meta = append(p.meta, mfRecMeta{})
+}
+
+// mfDupScan is the RRset size up to which duplicates are found by
+// comparing pairwise; larger RRsets get a set of rdata keys so that a huge
+// RRset (say from $GENERATE) stays linear.
+const mfDupScan = 16
+
+func (m *mfRecMeta) isDup(r *Record, rr dns.RR) bool {
+	if m.dups == nil && len(r.RRs) < mfDupScan {
+		for _, x := range r.RRs {
+			if dns.IsDuplicate(x, rr) {
+				return true
+			}
+		}
+		return false
+	}
+	if m.dups == nil {
+		m.dups = make(map[string]struct{}, 2*len(r.RRs))
+		for _, x := range r.RRs {
+			m.dups[mfRdataKey(x)] = struct{}{}
+		}
+	}
+	k := mfRdataKey(rr)
+	if _, ok := m.dups[k]; ok {
+		return true
+	}
+	m.dups[k] = struct{}{}
+	return false
+}
+
+// mfRdataKey is the RR's text without its TTL, which duplicates may differ in.
+func mfRdataKey(rr dns.RR) string {
+	h := rr.Header()
+	ttl := h.Ttl
+	h.Ttl = 0
+	s := rr.String()
+	h.Ttl = ttl
+	return s
+}
+
+// mfLowerRdata lower-cases the domain names inside rdata that DNS compares
+// case-insensitively, so that equal data compares equal and answers look
+// uniform. The SOA RNAME is a mailbox and is kept as written.
+func mfLowerRdata(rr dns.RR) {
+	switch v := rr.(type) {
+	case *dns.CNAME:
+		v.Target = mfCanonName(v.Target)
+	case *dns.NS:
+		v.Ns = mfCanonName(v.Ns)
+	case *dns.MX:
+		v.Mx = mfCanonName(v.Mx)
+	case *dns.PTR:
+		v.Ptr = mfCanonName(v.Ptr)
+	case *dns.SRV:
+		v.Target = mfCanonName(v.Target)
+	case *dns.DNAME:
+		v.Target = mfCanonName(v.Target)
+	case *dns.SOA:
+		v.Ns = mfCanonName(v.Ns)
+	case *dns.NAPTR:
+		v.Replacement = mfCanonName(v.Replacement)
+	case *dns.KX:
+		v.Exchanger = mfCanonName(v.Exchanger)
+	case *dns.AFSDB:
+		v.Hostname = mfCanonName(v.Hostname)
+	case *dns.RT:
+		v.Host = mfCanonName(v.Host)
+	case *dns.SVCB:
+		v.Target = mfCanonName(v.Target)
+	case *dns.HTTPS:
+		v.Target = mfCanonName(v.Target)
+	}
+}
+
+// mfCanonName returns a fully qualified name in lower case, in the one
+// presentation form miekg/dns prints, so that names equal on the wire are
+// equal as strings ("\065" and "A" and "a" are one label).
+func mfCanonName(s string) string {
+	s = dns.Fqdn(s)
+	upper, esc := false, false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'A' <= c && c <= 'Z':
+			upper = true
+		case c == '\\':
+			esc = true
+		}
+	}
+	if !esc {
+		if !upper {
+			return s
+		}
+		return strings.ToLower(s)
+	}
+	var buf [256]byte
+	n, err := dns.PackDomainName(s, buf[:], 0, nil, false)
+	if err != nil {
+		return strings.ToLower(s)
+	}
+	// Length bytes are at most 63, below 'A', so lowering every byte in
+	// 'A'..'Z' touches only letters.
+	for i := range buf[:n] {
+		if c := buf[i]; 'A' <= c && c <= 'Z' {
+			buf[i] = c + 'a' - 'A'
+		}
+	}
+	out, _, err := dns.UnpackDomainName(buf[:n], 0)
+	if err != nil {
+		return strings.ToLower(s)
+	}
+	return out
+}
+
+// mfAbsName makes a name from a directive absolute against origin; "@"
+// is the origin itself.
+func mfAbsName(name, origin string) (string, bool) {
+	if name == "@" {
+		return origin, true
+	}
+	if _, ok := dns.IsDomainName(name); !ok || name == "" {
+		return "", false
+	}
+	if dns.IsFqdn(name) {
+		return name, true
+	}
+	if origin == "." {
+		return name + ".", true
+	}
+	return name + "." + origin, true
+}
+
+// mfParseTTL reads a TTL: seconds, or BIND's units ("1h30m", "2d").
+func mfParseTTL(s string) (uint32, bool) {
+	if s == "" {
+		return 0, false
+	}
+	var total, cur uint64
+	digits, units := false, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if '0' <= c && c <= '9' {
+			cur = cur*10 + uint64(c-'0')
+			if cur > 1<<32-1 {
+				return 0, false
+			}
+			digits = true
+			continue
+		}
+		var mult uint64
+		switch c | 0x20 {
+		case 's':
+			mult = 1
+		case 'm':
+			mult = 60
+		case 'h':
+			mult = 3600
+		case 'd':
+			mult = 86400
+		case 'w':
+			mult = 604800
+		default:
+			return 0, false
+		}
+		if !digits {
+			return 0, false
+		}
+		total += cur * mult
+		cur, digits, units = 0, false, true
+		if total > 1<<32-1 {
+			return 0, false
+		}
+	}
+	if digits {
+		if units {
+			return 0, false // "1h30": a trailing number without a unit
+		}
+		total = cur
+	}
+	return uint32(total), true
+}
