@@ -46,8 +46,8 @@ type fileState struct {
 	// written is not loaded half-way.
 	seenTime time.Time
 	seenSize int64
-	zone    *Zone // last good version, nil if never loaded
-	probs   Problems
+	zone     *Zone // last good version, nil if never loaded
+	probs    Problems
 }
 
 // ZoneReport tells what happened to one zone file in a load.
