@@ -1,0 +1,1809 @@
+package zones
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/miekg/dns"
+	"gopkg.in/yaml.v3"
+)
+
+// This file reads octoDNS's YAML zone format (the files YamlProvider reads
+// and writes). The YAML is decoded into yaml.Node trees and walked by hand,
+// so every problem carries the file, line and column it comes from, and a
+// walk that meets one problem keeps going to find the others.
+//
+// Format reference: octoDNS docs/records.rst and docs/dynamic_records.rst,
+// and the value types under octodns/record/ for the field names.
+
+// ParseOctoDNSFile reads the octoDNS YAML zone file at path for zone origin
+// ("example.com.", fully qualified, lower case). !include tags are resolved
+// relative to the file's folder.
+//
+// It returns every record it could read and every problem it found, so an
+// operator fixes a file in one pass instead of one error per reload.
+func ParseOctoDNSFile(path, origin string) ([]Record, Problems) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		var ps Problems
+		ps.Add(Pos{File: path, Line: 1, Col: 1}, "cannot read zone file: %s", octoPathErrText(err))
+		return nil, ps
+	}
+	return ParseOctoDNS(path, origin, data)
+}
+
+// ParseOctoDNS is ParseOctoDNSFile for bytes already read (path is used in
+// positions and to resolve !include), so callers that watch or cache files,
+// and tests, need not go through the file system for the top file.
+func ParseOctoDNS(path, origin string, data []byte) ([]Record, Problems) {
+	o := &octo{
+		origin: origin,
+		files:  map[string]*octoFile{},
+		warned: map[string]bool{},
+		names:  map[string]*octoName{},
+	}
+	o.originWire = len(origin) + 1
+	if origin == "." || origin == "" {
+		o.originWire = 1
+	}
+	top := &octoSrc{file: path, chain: []octoIncl{{abs: octoAbsPath(path), shown: path}}}
+	o.budget = octoWorkBase + octoWorkPerByte*len(data)
+	root, ok := o.decode(path, data)
+	if ok && root != nil {
+		o.zone(root, top)
+		o.cnameChecks()
+	}
+	return o.records, o.probs
+}
+
+// Limits that keep hostile or broken input (alias bombs, deep merge chains,
+// include chains) from using unbounded time. Without aliases every node is
+// visited a few times at most, so the work allowed grows with the bytes
+// read: a zone of any size loads, while an alias bomb, whose expansion is
+// exponential in its size, is cut short.
+const (
+	octoMaxDepth    = 64
+	octoWorkPerByte = 16
+	octoWorkBase    = 1 << 16
+)
+
+// octoKnownRecordKeys lists the keys a record may have, for the message.
+const octoKnownRecordKeys = "type, ttl, value, values, octodns, dynamic"
+
+// octoDefaultTTL is YamlProvider's default_ttl, used when a record has no ttl.
+const octoDefaultTTL = 3600
+
+type octo struct {
+	origin     string
+	originWire int
+	probs      Problems
+	records    []Record
+	files      map[string]*octoFile // included files, by absolute path
+	warned     map[string]bool      // warnings given once per parse
+	names      map[string]*octoName // relative lower-case name -> info
+	nameOrder  []string
+	work       int // nodes resolved so far
+	budget     int // work allowed, see octoWorkPerByte
+	workFailed bool
+}
+
+// octoSrc says which file a node came from: nodes carry line and column but
+// not the file, and !include switches files mid-walk.
+type octoSrc struct {
+	file  string
+	chain []octoIncl // files being included, top file first, for loop detection
+}
+
+type octoIncl struct{ abs, shown string }
+
+type octoFile struct {
+	root *yaml.Node // nil when the file is empty
+	ok   bool       // false when it did not parse (already reported)
+	size int        // bytes, for the work budget
+}
+
+type octoName struct {
+	pos   Pos
+	shown string // the name as written
+	types []octoSeen
+}
+
+type octoSeen struct {
+	typ string
+	pos Pos
+}
+
+// octoKV is one key/value pair of a mapping; key is resolved, value is not.
+type octoKV struct {
+	k, v *yaml.Node
+	s    *octoSrc
+}
+
+func (o *octo) pos(n *yaml.Node, s *octoSrc) Pos {
+	return Pos{File: s.file, Line: n.Line, Col: n.Column}
+}
+
+func (o *octo) warnOnce(key string, at Pos, format string, args ...any) {
+	if o.warned[key] {
+		return
+	}
+	o.warned[key] = true
+	o.probs.Warn(at, format, args...)
+}
+
+func octoAbsPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return filepath.Clean(p)
+}
+
+func octoPathErrText(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		if errors.Is(pe.Err, fs.ErrNotExist) {
+			return "no such file"
+		}
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+var octoYamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// yamlError turns a yaml.v3 error ("yaml: line N: msg") into a Problem at
+// that line; yaml.v3 gives no column, and no line for problems on line 1.
+func (o *octo) yamlError(file string, err error) {
+	msg := err.Error()
+	line := 1
+	if m := octoYamlLineRE.FindStringSubmatch(msg); m != nil {
+		if n, err := strconv.Atoi(m[1]); err == nil && n > 0 {
+			line = n
+		}
+		msg = m[2]
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	o.probs.Add(Pos{File: file, Line: line, Col: 1}, "YAML syntax error: %s", msg)
+}
+
+// decode parses one YAML file into its root node (nil when empty). ok is
+// false when it could not be parsed; the problem is already reported.
+func (o *octo) decode(file string, data []byte) (root *yaml.Node, ok bool) {
+	defer func() {
+		// yaml.v3 has panicked on odd input before; a bad file must not
+		// take the server down.
+		if r := recover(); r != nil {
+			o.probs.Add(Pos{File: file, Line: 1, Col: 1}, "YAML parser failed: %v", r)
+			root, ok = nil, false
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, true
+		}
+		o.yamlError(file, err)
+		return nil, false
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		if err != nil {
+			o.yamlError(file, err)
+		} else {
+			o.probs.Add(Pos{File: file, Line: extra.Line, Col: extra.Column},
+				"a zone file holds one YAML document; another one starts here")
+		}
+		return nil, false
+	}
+	if len(doc.Content) == 0 {
+		return nil, true
+	}
+	return doc.Content[0], true
+}
+
+// charge counts work done following aliases and merges, and stops the walk
+// once a file asks for far more than any real zone needs.
+func (o *octo) charge(n *yaml.Node, s *octoSrc) bool {
+	o.work++
+	if o.work <= o.budget {
+		return true
+	}
+	if !o.workFailed {
+		o.workFailed = true
+		o.probs.Add(o.pos(n, s), "too many aliases, merges or includes to expand (limit %d nodes for this file's size)", o.budget)
+	}
+	return false
+}
+
+var octoYamlStdTags = map[string]bool{
+	"!!str": true, "!!int": true, "!!float": true, "!!bool": true, "!!null": true,
+	"!!map": true, "!!seq": true, "!!merge": true, "!!binary": true, "!!timestamp": true,
+}
+
+// resolve follows aliases and !include tags until it reaches a node that is
+// neither, and says which file that node is in.
+func (o *octo) resolve(n *yaml.Node, s *octoSrc) (*yaml.Node, *octoSrc, bool) {
+	for depth := 0; ; depth++ {
+		if n == nil {
+			return nil, s, false
+		}
+		if !o.charge(n, s) {
+			return nil, s, false
+		}
+		if depth > octoMaxDepth {
+			o.probs.Add(o.pos(n, s), "aliases or includes nested more than %d deep", octoMaxDepth)
+			return nil, s, false
+		}
+		switch {
+		case n.Kind == yaml.AliasNode:
+			if n.Alias == nil {
+				o.probs.Add(o.pos(n, s), "alias *%s has no anchor", n.Value)
+				return nil, s, false
+			}
+			n = n.Alias
+		case n.Tag == "!include":
+			var ok bool
+			n, s, ok = o.include(n, s)
+			if !ok {
+				return nil, s, false
+			}
+		case n.Tag != "" && !octoYamlStdTags[n.Tag]:
+			o.probs.Add(o.pos(n, s), "unsupported YAML tag %q (octoDNS knows only !include)", n.Tag)
+			return nil, s, false
+		default:
+			return n, s, true
+		}
+	}
+}
+
+// include loads the file an !include tag names, relative to the folder of
+// the file holding the tag, as octoDNS's YAML loader does.
+func (o *octo) include(n *yaml.Node, s *octoSrc) (*yaml.Node, *octoSrc, bool) {
+	at := o.pos(n, s)
+	if n.Kind != yaml.ScalarNode || strings.TrimSpace(n.Value) == "" {
+		o.probs.Add(at, "!include needs a file name")
+		return nil, s, false
+	}
+	name := n.Value
+	file := name
+	if !filepath.IsAbs(name) {
+		file = filepath.Join(filepath.Dir(s.file), name)
+	}
+	abs := octoAbsPath(file)
+	for i, c := range s.chain {
+		if c.abs == abs {
+			var loop []string
+			for _, d := range s.chain[i:] {
+				loop = append(loop, d.shown)
+			}
+			loop = append(loop, file)
+			o.probs.Add(at, "!include %q: include loop: %s", name, strings.Join(loop, " -> "))
+			return nil, s, false
+		}
+	}
+	if len(s.chain) > octoMaxDepth {
+		o.probs.Add(at, "!include %q: includes nested more than %d deep", name, octoMaxDepth)
+		return nil, s, false
+	}
+	f := o.files[abs]
+	if f == nil {
+		data, bad := octoReadInclude(file)
+		if bad != "" {
+			// Not cached: every include of a missing file is reported at
+			// its own tag.
+			o.probs.Add(at, "!include %q: cannot read %s: %s", name, file, bad)
+			return nil, s, false
+		}
+		root, ok := o.decode(file, data)
+		f = &octoFile{root: root, ok: ok, size: len(data)}
+		o.files[abs] = f
+	}
+	if !f.ok {
+		return nil, s, false
+	}
+	// Each include site walks the file again.
+	o.budget += octoWorkPerByte * f.size
+	chain := make([]octoIncl, len(s.chain), len(s.chain)+1)
+	copy(chain, s.chain)
+	ns := &octoSrc{file: file, chain: append(chain, octoIncl{abs: abs, shown: file})}
+	if f.root == nil {
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: 1, Column: 1}, ns, true
+	}
+	return f.root, ns, true
+}
+
+// octoMaxInclude bounds the size of an included file.
+const octoMaxInclude = 64 << 20
+
+// octoReadInclude reads an included file, refusing anything but a regular file
+// of sane size: an include of a device or a FIFO would otherwise block or
+// read forever.
+func octoReadInclude(file string) ([]byte, string) {
+	fi, err := os.Stat(file)
+	if err != nil {
+		return nil, octoPathErrText(err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, "not a regular file"
+	}
+	if fi.Size() > octoMaxInclude {
+		return nil, fmt.Sprintf("larger than %d MiB", octoMaxInclude>>20)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, octoPathErrText(err)
+	}
+	return data, ""
+}
+
+func octoIsNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
+}
+
+// octoDescribe names what a node holds, for "got ..." in messages.
+func octoDescribe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if octoIsNull(n) {
+			return "nothing"
+		}
+		return octoQuoteShort(n.Value)
+	}
+	return "an unexpected node"
+}
+
+// octoQuoteShort quotes s for a message: as written (so "\;" reads as the
+// operator typed it) unless it holds quotes or unprintable bytes, and cut
+// short when long.
+func octoQuoteShort(s string) string {
+	const max = 64
+	more := ""
+	if len(s) > max {
+		s, more = s[:max], "..."
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c >= 0x7f || c == '"' {
+			return strconv.Quote(s) + more
+		}
+	}
+	return `"` + s + `"` + more
+}
+
+// mapping returns the pairs of mapping m with merge keys ("<<") expanded;
+// keys written in m win over merged ones, earlier merges over later ones.
+// With dups set, a key written twice is reported.
+func (o *octo) mapping(m *yaml.Node, s *octoSrc, what string, dups bool) []octoKV {
+	return o.mappingDepth(m, s, what, dups, 0)
+}
+
+func (o *octo) mappingDepth(m *yaml.Node, s *octoSrc, what string, dups bool, depth int) []octoKV {
+	if depth > octoMaxDepth {
+		o.probs.Add(o.pos(m, s), "merges nested more than %d deep", octoMaxDepth)
+		return nil
+	}
+	var out []octoKV
+	explicit := map[string]bool{}
+	first := map[string]*yaml.Node{}
+	var merges []octoKV
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
+			merges = append(merges, octoKV{k: k, v: v, s: s})
+			out = append(out, octoKV{k: k, v: v, s: s}) // placeholder, expanded below
+			continue
+		}
+		rk, rs, ok := o.resolve(k, s)
+		if !ok {
+			continue
+		}
+		if rk.Kind != yaml.ScalarNode {
+			o.probs.Add(o.pos(rk, rs), "%s keys must be strings, got %s", what, octoDescribe(rk))
+			continue
+		}
+		if f, seen := first[rk.Value]; seen {
+			if dups {
+				o.probs.Add(o.pos(rk, rs), "duplicate key %q in %s (first at line %d)", rk.Value, what, f.Line)
+			}
+			continue
+		}
+		first[rk.Value] = rk
+		explicit[rk.Value] = true
+		out = append(out, octoKV{k: rk, v: v, s: s})
+	}
+	if len(merges) == 0 {
+		return out
+	}
+	merged := map[string]bool{}
+	var res []octoKV
+	for _, p := range out {
+		if !(p.k.Kind == yaml.ScalarNode && p.k.Tag == "!!merge") {
+			res = append(res, p)
+			continue
+		}
+		v, vs, ok := o.resolve(p.v, p.s)
+		if !ok {
+			continue
+		}
+		var srcs []octoKV // k unused; v is the mapping
+		switch v.Kind {
+		case yaml.MappingNode:
+			srcs = append(srcs, octoKV{v: v, s: vs})
+		case yaml.SequenceNode:
+			for _, e := range v.Content {
+				ev, es, ok := o.resolve(e, vs)
+				if !ok {
+					continue
+				}
+				if ev.Kind != yaml.MappingNode {
+					o.probs.Add(o.pos(ev, es), `"<<" merges mappings; got %s`, octoDescribe(ev))
+					continue
+				}
+				srcs = append(srcs, octoKV{v: ev, s: es})
+			}
+		default:
+			o.probs.Add(o.pos(v, vs), `"<<" merges a mapping or a list of mappings; got %s`, octoDescribe(v))
+			continue
+		}
+		for _, src := range srcs {
+			for _, q := range o.mappingDepth(src.v, src.s, what, false, depth+1) {
+				if explicit[q.k.Value] || merged[q.k.Value] {
+					continue
+				}
+				merged[q.k.Value] = true
+				res = append(res, q)
+			}
+		}
+	}
+	return res
+}
+
+// zone walks the top-level mapping of names.
+func (o *octo) zone(root *yaml.Node, s *octoSrc) {
+	m, ms, ok := o.resolve(root, s)
+	if !ok || octoIsNull(m) {
+		return
+	}
+	if m.Kind != yaml.MappingNode {
+		o.probs.Add(o.pos(m, ms), "a zone file must be a mapping of record names to records, got %s", octoDescribe(m))
+		return
+	}
+	for _, p := range o.mapping(m, ms, "zone", false) {
+		o.name(p)
+	}
+}
+
+// name reads the record or list of records under one name.
+func (o *octo) name(p octoKV) {
+	at := o.pos(p.k, p.s)
+	if p.k.ShortTag() == "!!null" {
+		o.probs.Add(at, `record name must be a string ('' is the zone apex)`)
+		return
+	}
+	shown := p.k.Value
+	rel, bad := octoCheckOwner(shown)
+	if bad == "" && o.wireLen(rel) > 255 {
+		bad = "longer than 255 bytes with the zone name"
+	}
+	if bad != "" {
+		o.probs.Add(at, "invalid name %q: %s", shown, bad)
+		return
+	}
+	if first, dup := o.names[rel]; dup {
+		o.probs.Add(at, "duplicate name %q (first at %s)", shown, o.where(at, first.pos))
+		return
+	}
+	info := &octoName{pos: at, shown: shown}
+	o.names[rel] = info
+	o.nameOrder = append(o.nameOrder, rel)
+
+	v, vs, ok := o.resolve(p.v, p.s)
+	if !ok {
+		return
+	}
+	switch v.Kind {
+	case yaml.MappingNode:
+		o.record(rel, info, v, vs, at)
+	case yaml.SequenceNode:
+		if len(v.Content) == 0 {
+			o.probs.Add(o.pos(v, vs), "no records under name %q (empty list)", shown)
+			return
+		}
+		for _, e := range v.Content {
+			ev, es, ok := o.resolve(e, vs)
+			if !ok {
+				continue
+			}
+			if ev.Kind != yaml.MappingNode {
+				o.probs.Add(o.pos(ev, es), `each item under name %q must be a record (a mapping with "type" and "value" or "values"), got %s`, shown, octoDescribe(ev))
+				continue
+			}
+			o.record(rel, info, ev, es, o.pos(ev, es))
+		}
+	default:
+		o.probs.Add(o.pos(v, vs), `name %q needs a record (a mapping with "type" and "value" or "values") or a list of them, got %s`, shown, octoDescribe(v))
+	}
+}
+
+// where formats the position of an earlier thing relative to the current one.
+func (o *octo) where(cur, first Pos) string {
+	if cur.File == first.File {
+		return fmt.Sprintf("line %d", first.Line)
+	}
+	return first.String()
+}
+
+func (o *octo) wireLen(rel string) int {
+	if rel == "" {
+		return o.originWire
+	}
+	return len(rel) + 1 + o.originWire
+}
+
+func (o *octo) absName(rel string) string {
+	if rel == "" {
+		return o.origin
+	}
+	if o.origin == "." || o.origin == "" {
+		return rel + "."
+	}
+	return rel + "." + o.origin
+}
+
+// record reads one record mapping under name rel.
+func (o *octo) record(rel string, info *octoName, m *yaml.Node, s *octoSrc, at Pos) {
+	pairs := o.mapping(m, s, "record", true)
+	keys := map[string]octoKV{}
+	for _, p := range pairs {
+		keys[p.k.Value] = p
+	}
+
+	// octodns: {ignored: true} means octoDNS itself skips the record.
+	var octodns *yaml.Node
+	if p, ok := keys["octodns"]; ok {
+		n, ns, ok := o.resolve(p.v, p.s)
+		if ok {
+			switch {
+			case n.Kind == yaml.MappingNode:
+				octodns = n
+				for _, q := range o.mapping(n, ns, "octodns", true) {
+					if q.k.Value != "ignored" {
+						continue
+					}
+					qv, qs, ok := o.resolve(q.v, q.s)
+					if !ok {
+						continue
+					}
+					b, ok := octoYamlBool(qv)
+					if !ok {
+						o.probs.Add(o.pos(qv, qs), `octodns "ignored" must be true or false, got %s`, octoDescribe(qv))
+						continue
+					}
+					if b {
+						return
+					}
+				}
+			case octoIsNull(n):
+			default:
+				o.probs.Add(o.pos(n, ns), `"octodns" must be a mapping, got %s`, octoDescribe(n))
+			}
+		}
+	}
+
+	for _, p := range pairs {
+		switch p.k.Value {
+		case "type", "ttl", "value", "values", "octodns", "dynamic":
+		case "geo":
+			o.warnOnce("geo", o.pos(p.k, p.s), `legacy "geo" key ignored: smartdns serves the record's values to every client (octoDNS's "dynamic" replaces "geo")`)
+		default:
+			o.probs.Add(o.pos(p.k, p.s), "unknown key %q in record (known: %s)", p.k.Value, octoKnownRecordKeys)
+		}
+	}
+
+	// type
+	tp, ok := keys["type"]
+	if !ok {
+		o.probs.Add(at, `record has no "type" (e.g. type: A)`)
+		return
+	}
+	tn, ts, ok := o.resolve(tp.v, tp.s)
+	if !ok {
+		return
+	}
+	if tn.Kind != yaml.ScalarNode || octoIsNull(tn) {
+		o.probs.Add(o.pos(tn, ts), `"type" must be a record type such as A or MX, got %s`, octoDescribe(tn))
+		return
+	}
+	typ := tn.Value
+	spec, known := octoTypes[typ]
+	if !known {
+		switch {
+		case typ == "URLFWD":
+			o.warnOnce("type:"+typ, o.pos(tn, ts), "type %q has no DNS wire form; smartdns ignores records of this type", typ)
+		case strings.Contains(typ, "/"):
+			o.warnOnce("type:"+typ, o.pos(tn, ts), "provider-specific type %q ignored; smartdns serves only standard types", typ)
+		default:
+			up := strings.ToUpper(typ)
+			if _, ok := octoTypes[up]; ok || up == "URLFWD" {
+				o.probs.Add(o.pos(tn, ts), "unknown record type %q (types are upper case: %q)", typ, up)
+			} else {
+				o.probs.Add(o.pos(tn, ts), "unknown record type %q (octoDNS types: %s)", typ, octoTypeList())
+			}
+		}
+		return
+	}
+
+	// Registered before the values are read, so a duplicate type or a CNAME
+	// conflict is still reported when the values have problems.
+	for _, t := range info.types {
+		if t.typ == typ {
+			o.probs.Add(at, "duplicate %s record at name %q (first at %s)", typ, info.shown, o.where(at, t.pos))
+			return
+		}
+	}
+	info.types = append(info.types, octoSeen{typ: typ, pos: at})
+
+	rec := Record{Name: o.absName(rel), Type: spec.rrtype, TTL: octoDefaultTTL, Pos: at, Octodns: octodns}
+	good := true
+
+	if p, ok := keys["ttl"]; ok {
+		n, ns, ok := o.resolve(p.v, p.s)
+		if !ok {
+			good = false
+		} else if v, ok := octoYamlInt(n); !ok || v < 0 || v > math.MaxInt32 {
+			o.probs.Add(o.pos(n, ns), "ttl must be an integer 0..2147483647, got %s", octoDescribe(n))
+			good = false
+		} else {
+			rec.TTL = uint32(v)
+		}
+	}
+
+	if p, ok := keys["dynamic"]; ok {
+		n, ns, ok := o.resolve(p.v, p.s)
+		switch {
+		case !ok:
+			good = false
+		case n.Kind != yaml.MappingNode:
+			o.probs.Add(o.pos(n, ns), `"dynamic" must be a mapping with "pools" and "rules", got %s`, octoDescribe(n))
+			good = false
+		default:
+			rec.Dynamic = n
+		}
+	}
+
+	if typ == "CNAME" && rel == "" {
+		o.probs.Add(at, "CNAME is not allowed at the zone apex (octoDNS's ALIAS is)")
+		good = false
+	}
+	if typ == "ALIAS" && rel != "" {
+		o.probs.Add(at, "ALIAS is only allowed at the zone apex (use CNAME elsewhere)")
+		good = false
+	}
+
+	items, vnode, vsrc, ok := o.values(typ, keys, at)
+	if !ok {
+		return
+	}
+	if spec.single && len(items) > 1 {
+		o.probs.Add(o.pos(vnode, vsrc), "%s takes a single value, got %d", typ, len(items))
+		return
+	}
+
+	hdr := dns.RR_Header{Name: rec.Name, Rrtype: spec.rrtype, Class: dns.ClassINET, Ttl: rec.TTL}
+	if typ == "ALIAS" {
+		it := items[0]
+		str, ok := o.scalar(typ, it.v, it.s)
+		if !ok {
+			return
+		}
+		t, bad := octoCheckTarget(str, false)
+		if bad != "" {
+			o.probs.Add(o.pos(it.v, it.s), "ALIAS value: %s %s", octoQuoteShort(str), bad)
+			return
+		}
+		rec.Target = t
+		if good {
+			o.records = append(o.records, rec)
+		}
+		return
+	}
+
+	seen := map[string]int{}
+	for _, it := range items {
+		v := octoVal{typ: typ, n: it.v, s: it.s, hdr: hdr}
+		rr := spec.build(o, v)
+		if rr == nil {
+			good = false
+			continue
+		}
+		if msg := octoCheckPack(rr); msg != "" {
+			o.probs.Add(v.pos(), "%s value: %s", typ, msg)
+			good = false
+			continue
+		}
+		key := rr.String()
+		if line, dup := seen[key]; dup {
+			o.probs.Warn(v.pos(), "%s value: same as the value at line %d; the duplicate is ignored", typ, line)
+			continue
+		}
+		seen[key] = it.v.Line
+		rec.RRs = append(rec.RRs, rr)
+	}
+	if good {
+		o.records = append(o.records, rec)
+	}
+}
+
+type octoItem struct {
+	v *yaml.Node // resolved
+	s *octoSrc
+}
+
+// values returns the record's value nodes, resolved, from "value" or
+// "values" (a list, or one scalar or mapping).
+func (o *octo) values(typ string, keys map[string]octoKV, at Pos) ([]octoItem, *yaml.Node, *octoSrc, bool) {
+	pv, hasV := keys["value"]
+	pvs, hasVs := keys["values"]
+	if hasV && hasVs {
+		o.probs.Add(o.pos(pvs.k, pvs.s), `give "value" or "values", not both`)
+		return nil, nil, nil, false
+	}
+	if !hasV && !hasVs {
+		o.probs.Add(at, `%s record has no "value" or "values"`, typ)
+		return nil, nil, nil, false
+	}
+	p, key := pv, "value"
+	if hasVs {
+		p, key = pvs, "values"
+	}
+	n, s, ok := o.resolve(p.v, p.s)
+	if !ok {
+		return nil, nil, nil, false
+	}
+	if n.Kind != yaml.SequenceNode {
+		return []octoItem{{n, s}}, n, s, true
+	}
+	if len(n.Content) == 0 {
+		o.probs.Add(o.pos(n, s), "%q is an empty list", key)
+		return nil, nil, nil, false
+	}
+	items := make([]octoItem, 0, len(n.Content))
+	good := true
+	for _, e := range n.Content {
+		ev, es, ok := o.resolve(e, s)
+		if !ok {
+			good = false
+			continue
+		}
+		items = append(items, octoItem{ev, es})
+	}
+	return items, n, s, good
+}
+
+// octoYamlInt reads an integer written as a YAML int, or as a string of decimal
+// digits (octoDNS applies Python's int() to both).
+func octoYamlInt(n *yaml.Node) (int64, bool) {
+	if n.Kind != yaml.ScalarNode {
+		return 0, false
+	}
+	switch n.ShortTag() {
+	case "!!int":
+		var v int64
+		if err := n.Decode(&v); err != nil {
+			return 0, false
+		}
+		return v, true
+	case "!!str":
+		v, err := strconv.ParseInt(strings.TrimSpace(n.Value), 10, 64)
+		return v, err == nil
+	}
+	return 0, false
+}
+
+// octoYamlFloat reads a number written as a YAML int or float, or as a string.
+func octoYamlFloat(n *yaml.Node) (float64, bool) {
+	if n.Kind != yaml.ScalarNode {
+		return 0, false
+	}
+	switch n.ShortTag() {
+	case "!!int":
+		v, ok := octoYamlInt(n)
+		return float64(v), ok
+	case "!!float", "!!str":
+		v, err := strconv.ParseFloat(strings.TrimSpace(n.Value), 64)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			return 0, false
+		}
+		return v, true
+	}
+	return 0, false
+}
+
+// octoYamlBool reads a boolean, also in the YAML 1.1 spellings octoDNS's
+// PyYAML loader accepts (yes/no/on/off).
+func octoYamlBool(n *yaml.Node) (bool, bool) {
+	if n.Kind != yaml.ScalarNode {
+		return false, false
+	}
+	switch strings.ToLower(n.Value) {
+	case "true", "yes", "on", "y":
+		return true, n.ShortTag() == "!!bool" || n.ShortTag() == "!!str"
+	case "false", "no", "off", "n":
+		return false, n.ShortTag() == "!!bool" || n.ShortTag() == "!!str"
+	}
+	return false, false
+}
+
+// cnameChecks applies octoDNS's rule that a CNAME is the only record at
+// its name (RFC 1034 §3.6.2).
+func (o *octo) cnameChecks() {
+	for _, rel := range o.nameOrder {
+		info := o.names[rel]
+		if len(info.types) < 2 {
+			continue
+		}
+		for _, t := range info.types {
+			if t.typ != "CNAME" {
+				continue
+			}
+			var others []string
+			for _, u := range info.types {
+				if u.typ != "CNAME" {
+					others = append(others, fmt.Sprintf("%s at %s", u.typ, o.where(t.pos, u.pos)))
+				}
+			}
+			o.probs.Add(t.pos, "a CNAME must be the only record at its name; %q also has %s", info.shown, strings.Join(others, ", "))
+		}
+	}
+}
+
+// octoCheckPack makes sure the RR can be put on the wire, so a record that
+// would fail at answer time fails at load time instead.
+func octoCheckPack(rr dns.RR) string {
+	n := dns.Len(rr)
+	hdr := dns.Len(&dns.ANY{Hdr: *rr.Header()})
+	if n-hdr > 0xFFFF {
+		return fmt.Sprintf("too long: %d bytes of record data, at most 65535", n-hdr)
+	}
+	buf := make([]byte, n+16)
+	if _, err := dns.PackRR(rr, buf, 0, nil, false); err != nil {
+		return "cannot be encoded: " + err.Error()
+	}
+	return ""
+}
+
+// octoCheckOwner validates a name relative to the origin and returns it lower
+// cased, or a description of what is wrong.
+func octoCheckOwner(name string) (string, string) {
+	if name == "" {
+		return "", ""
+	}
+	if name == "@" {
+		return "", `write '' for the zone apex, not "@"`
+	}
+	if strings.HasSuffix(name, ".") {
+		return "", `names are relative to the zone; drop the trailing "."`
+	}
+	if bad := octoCheckLabels(name, true); bad != "" {
+		return "", bad
+	}
+	return strings.ToLower(name), ""
+}
+
+// octoCheckTarget validates a fully qualified name in a value and returns it
+// lower cased. allowRoot permits "." (null MX, SRV "no service", ...).
+func octoCheckTarget(name string, allowRoot bool) (string, string) {
+	if name == "." {
+		if allowRoot {
+			return ".", ""
+		}
+		return "", `"." is not allowed here`
+	}
+	if name == "" {
+		return "", "is empty"
+	}
+	if !strings.HasSuffix(name, ".") {
+		return "", `must be fully qualified (end with ".")`
+	}
+	if bad := octoCheckLabels(name[:len(name)-1], false); bad != "" {
+		return "", bad
+	}
+	if len(name)+1 > 255 {
+		return "", "is longer than 255 bytes"
+	}
+	return strings.ToLower(name), ""
+}
+
+func octoCheckLabels(name string, owner bool) string {
+	for i, l := range strings.Split(name, ".") {
+		if l == "" {
+			return `has an empty label ("..", or a leading ".")`
+		}
+		if len(l) > 63 {
+			return fmt.Sprintf("label %s is longer than 63 bytes", octoQuoteShort(l))
+		}
+		if owner && l == "*" && i > 0 {
+			return `"*" is only allowed as the leftmost label`
+		}
+		for j := 0; j < len(l); j++ {
+			c := l[j]
+			switch {
+			case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+				return "contains whitespace"
+			case c < ' ' || c == 0x7f:
+				return "contains a control character"
+			case c > 0x7f:
+				return "contains a non-ASCII character (write internationalized names in their xn-- form)"
+			case strings.IndexByte(`"();\`, c) >= 0:
+				return fmt.Sprintf("contains %q, which is not allowed in names", c)
+			}
+		}
+	}
+	return ""
+}
+
+// octoVal is one value of a record being converted to an RR.
+type octoVal struct {
+	typ string
+	n   *yaml.Node // resolved
+	s   *octoSrc
+	hdr dns.RR_Header
+}
+
+func (v octoVal) pos() Pos { return Pos{File: v.s.file, Line: v.n.Line, Col: v.n.Column} }
+
+func (o *octo) valErr(v octoVal, at Pos, format string, args ...any) {
+	o.probs.Add(at, v.typ+" value: "+format, args...)
+}
+
+// scalar reads a value that must be a single string.
+func (o *octo) scalar(typ string, n *yaml.Node, s *octoSrc) (string, bool) {
+	if octoIsNull(n) {
+		o.probs.Add(o.pos(n, s), "%s value: missing", typ)
+		return "", false
+	}
+	if n.Kind != yaml.ScalarNode {
+		o.probs.Add(o.pos(n, s), "%s value: must be a string, got %s", typ, octoDescribe(n))
+		return "", false
+	}
+	return n.Value, true
+}
+
+type octoSpec struct {
+	rrtype uint16
+	single bool // CNAME-like: exactly one value
+	build  func(o *octo, v octoVal) dns.RR
+}
+
+var octoTypes map[string]octoSpec
+
+func init() {
+	octoTypes = map[string]octoSpec{
+		"A":          {rrtype: dns.TypeA, build: octoBuildIP},
+		"AAAA":       {rrtype: dns.TypeAAAA, build: octoBuildIP},
+		"ALIAS":      {rrtype: TypeALIAS, single: true},
+		"CAA":        {rrtype: dns.TypeCAA, build: octoBuildCAA},
+		"CNAME":      {rrtype: dns.TypeCNAME, single: true, build: octoBuildName},
+		"DNAME":      {rrtype: dns.TypeDNAME, single: true, build: octoBuildName},
+		"DS":         {rrtype: dns.TypeDS, build: octoBuildDS},
+		"HTTPS":      {rrtype: dns.TypeHTTPS, build: octoBuildSVCB},
+		"LOC":        {rrtype: dns.TypeLOC, build: octoBuildLOC},
+		"MX":         {rrtype: dns.TypeMX, build: octoBuildMX},
+		"NAPTR":      {rrtype: dns.TypeNAPTR, build: octoBuildNAPTR},
+		"NS":         {rrtype: dns.TypeNS, build: octoBuildName},
+		"OPENPGPKEY": {rrtype: dns.TypeOPENPGPKEY, build: octoBuildOPENPGPKEY},
+		"PTR":        {rrtype: dns.TypePTR, build: octoBuildName},
+		"SPF":        {rrtype: dns.TypeSPF, build: octoBuildTXT},
+		"SRV":        {rrtype: dns.TypeSRV, build: octoBuildSRV},
+		"SSHFP":      {rrtype: dns.TypeSSHFP, build: octoBuildSSHFP},
+		"SVCB":       {rrtype: dns.TypeSVCB, build: octoBuildSVCB},
+		"TLSA":       {rrtype: dns.TypeTLSA, build: octoBuildTLSA},
+		"TXT":        {rrtype: dns.TypeTXT, build: octoBuildTXT},
+		"URI":        {rrtype: dns.TypeURI, build: octoBuildURI},
+	}
+}
+
+func octoTypeList() string {
+	names := make([]string, 0, len(octoTypes)+1)
+	for k := range octoTypes {
+		names = append(names, k)
+	}
+	names = append(names, "URLFWD")
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+func octoBuildIP(o *octo, v octoVal) dns.RR {
+	s, ok := o.scalar(v.typ, v.n, v.s)
+	if !ok {
+		return nil
+	}
+	a, err := netip.ParseAddr(s)
+	if v.hdr.Rrtype == dns.TypeA {
+		switch {
+		case err == nil && a.Is4():
+			return &dns.A{Hdr: v.hdr, A: net.IP(a.AsSlice())}
+		case err == nil && a.Is6():
+			o.valErr(v, v.pos(), "%s is an IPv6 address; it belongs in an AAAA record", octoQuoteShort(s))
+		default:
+			o.valErr(v, v.pos(), "%s is not an IPv4 address", octoQuoteShort(s))
+		}
+		return nil
+	}
+	switch {
+	case err == nil && a.Is6() && a.Zone() == "":
+		return &dns.AAAA{Hdr: v.hdr, AAAA: net.IP(a.AsSlice())}
+	case err == nil && a.Is4():
+		o.valErr(v, v.pos(), "%s is an IPv4 address; it belongs in an A record", octoQuoteShort(s))
+	default:
+		o.valErr(v, v.pos(), "%s is not an IPv6 address", octoQuoteShort(s))
+	}
+	return nil
+}
+
+// octoBuildName handles the types whose value is one name: CNAME, DNAME, NS, PTR.
+func octoBuildName(o *octo, v octoVal) dns.RR {
+	s, ok := o.scalar(v.typ, v.n, v.s)
+	if !ok {
+		return nil
+	}
+	t, bad := octoCheckTarget(s, false)
+	if bad != "" {
+		o.valErr(v, v.pos(), "%s %s", octoQuoteShort(s), bad)
+		return nil
+	}
+	switch v.hdr.Rrtype {
+	case dns.TypeCNAME:
+		return &dns.CNAME{Hdr: v.hdr, Target: t}
+	case dns.TypeDNAME:
+		return &dns.DNAME{Hdr: v.hdr, Target: t}
+	case dns.TypeNS:
+		return &dns.NS{Hdr: v.hdr, Ns: t}
+	default:
+		return &dns.PTR{Hdr: v.hdr, Ptr: t}
+	}
+}
+
+var (
+	octoUnescapedSemicolon = regexp.MustCompile(`[A-Za-z0-9_];`)
+	octoDoubleEscapedSemi  = regexp.MustCompile(`\\\\;`)
+)
+
+// octoBuildTXT converts a TXT or SPF value. octoDNS's internal text escapes ";"
+// as "\;" and nothing else: every other byte, backslashes included, is
+// literal. A value wrapped in double quotes is unwrapped and its `" "`
+// joins removed, as octoDNS's _ChunkedValue.process does. The bytes are cut
+// into 255-byte character-strings, as octoDNS's to_rdata_text does.
+//
+// The Txt strings are the exact bytes of each character-string, except
+// that a backslash is doubled: miekg/dns reads a backslash in Txt as the
+// start of an escape when packing, so doubling it is what makes the packed
+// RR carry exactly the value's bytes (see octoStored).
+func octoBuildTXT(o *octo, v octoVal) dns.RR {
+	s, ok := o.scalar(v.typ, v.n, v.s)
+	if !ok {
+		return nil
+	}
+	good := true
+	if octoUnescapedSemicolon.MatchString(s) {
+		o.valErr(v, v.pos(), `unescaped ";" in %s; octoDNS needs "\;"`, octoQuoteShort(s))
+		good = false
+	}
+	if octoDoubleEscapedSemi.MatchString(s) {
+		o.valErr(v, v.pos(), `double-escaped ";" ("\\;") in %s; write "\;"`, octoQuoteShort(s))
+		good = false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			o.valErr(v, v.pos(), "non-ASCII character in %s; octoDNS allows only ASCII in %s values", octoQuoteShort(s), v.typ)
+			good = false
+			break
+		}
+	}
+	if !good {
+		return nil
+	}
+	if len(s) > 0 && s[0] == '"' {
+		if len(s) >= 2 {
+			s = s[1 : len(s)-1]
+		} else {
+			s = ""
+		}
+		s = strings.ReplaceAll(s, `" "`, "")
+	}
+	raw := strings.ReplaceAll(s, `\;`, ";")
+	chunks := octoTxtChunks(raw)
+	if v.hdr.Rrtype == dns.TypeSPF {
+		return &dns.SPF{Hdr: v.hdr, Txt: chunks}
+	}
+	return &dns.TXT{Hdr: v.hdr, Txt: chunks}
+}
+
+// octoTxtChunks cuts raw into 255-byte character-strings in miekg/dns's
+// octoStored form.
+func octoTxtChunks(raw string) []string {
+	if raw == "" {
+		return []string{""}
+	}
+	var out []string
+	for len(raw) > 0 {
+		n := min(255, len(raw))
+		out = append(out, octoStored(raw[:n], false))
+		raw = raw[n:]
+	}
+	return out
+}
+
+// octoStored converts raw bytes to the form miekg/dns keeps in string fields
+// (TXT strings, CAA value, NAPTR strings, URI target): there a backslash
+// starts an escape when the RR is packed, so literal backslashes are
+// doubled and packing yields exactly the raw bytes. With quotes set, '"'
+// is escaped too, for NAPTR, whose String() writes its strings between
+// quotes unchanged. All other bytes are kept as they are.
+func octoStored(raw string, quotes bool) string {
+	need := func(c byte) bool { return c == '\\' || (quotes && c == '"') }
+	i := 0
+	for i < len(raw) && !need(raw[i]) {
+		i++
+	}
+	if i == len(raw) {
+		return raw
+	}
+	var b strings.Builder
+	b.WriteString(raw[:i])
+	for ; i < len(raw); i++ {
+		if need(raw[i]) {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(raw[i])
+	}
+	return b.String()
+}
+
+func octoIsDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// octoFields gives checked access to the keys of a mapping value.
+type octoFields struct {
+	o    *octo
+	v    octoVal
+	keys map[string]octoKV
+	ok   bool
+}
+
+// fields checks that v is a mapping with only known keys.
+func (o *octo) fields(v octoVal, known ...string) *octoFields {
+	if v.n.Kind != yaml.MappingNode {
+		if octoIsNull(v.n) {
+			o.valErr(v, v.pos(), "missing (expected a mapping with %s)", octoQuoteList(known))
+		} else {
+			o.valErr(v, v.pos(), "must be a mapping with %s, got %s", octoQuoteList(known), octoDescribe(v.n))
+		}
+		return nil
+	}
+	f := &octoFields{o: o, v: v, keys: map[string]octoKV{}, ok: true}
+	for _, p := range o.mapping(v.n, v.s, v.typ+" value", true) {
+		isKnown := false
+		for _, k := range known {
+			if k == p.k.Value {
+				isKnown = true
+				break
+			}
+		}
+		if !isKnown {
+			o.valErr(v, o.pos(p.k, p.s), "unknown key %q (known: %s)", p.k.Value, strings.Join(known, ", "))
+			f.ok = false
+			continue
+		}
+		f.keys[p.k.Value] = p
+	}
+	return f
+}
+
+func octoQuoteList(ks []string) string {
+	q := make([]string, len(ks))
+	for i, k := range ks {
+		q[i] = strconv.Quote(k)
+	}
+	return strings.Join(q, ", ")
+}
+
+func (f *octoFields) has(k string) bool { _, ok := f.keys[k]; return ok }
+
+func (f *octoFields) fail(at Pos, format string, args ...any) {
+	f.o.valErr(f.v, at, format, args...)
+	f.ok = false
+}
+
+// node returns field k resolved; a missing field is reported.
+func (f *octoFields) node(k string) (*yaml.Node, *octoSrc) {
+	p, ok := f.keys[k]
+	if !ok {
+		f.fail(f.v.pos(), "missing %q", k)
+		return nil, nil
+	}
+	n, s, ok := f.o.resolve(p.v, p.s)
+	if !ok {
+		f.ok = false
+		return nil, nil
+	}
+	return n, s
+}
+
+// uint reads field k as an integer 0..max.
+func (f *octoFields) uint(k string, max uint64) uint64 {
+	n, s := f.node(k)
+	if n == nil {
+		return 0
+	}
+	return f.uintNode(k, n, s, max)
+}
+
+func (f *octoFields) uintNode(k string, n *yaml.Node, s *octoSrc, max uint64) uint64 {
+	v, ok := octoYamlInt(n)
+	if !ok || v < 0 || uint64(v) > max {
+		f.fail(f.o.pos(n, s), "%q must be an integer 0..%d, got %s", k, max, octoDescribe(n))
+		return 0
+	}
+	return uint64(v)
+}
+
+// uintOr reads optional field k, def when absent.
+func (f *octoFields) uintOr(k string, max, def uint64) uint64 {
+	if !f.has(k) {
+		return def
+	}
+	return f.uint(k, max)
+}
+
+// float reads field k as a number in [lo, hi].
+func (f *octoFields) float(k string, lo, hi float64) float64 {
+	n, s := f.node(k)
+	if n == nil {
+		return 0
+	}
+	v, ok := octoYamlFloat(n)
+	if !ok || v < lo || v > hi {
+		f.fail(f.o.pos(n, s), "%q must be a number %s..%s, got %s", k, octoFmtFloat(lo), octoFmtFloat(hi), octoDescribe(n))
+		return 0
+	}
+	return v
+}
+
+func octoFmtFloat(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// str reads field k as a string (any non-null scalar, as octoDNS str()s
+// it); ok is false when it is missing or not a string (already reported).
+func (f *octoFields) str(k string) (string, Pos, bool) {
+	n, s := f.node(k)
+	if n == nil {
+		return "", Pos{}, false
+	}
+	at := f.o.pos(n, s)
+	if n.Kind != yaml.ScalarNode || octoIsNull(n) {
+		f.fail(at, "%q must be a string, got %s", k, octoDescribe(n))
+		return "", at, false
+	}
+	return n.Value, at, true
+}
+
+// name reads field k as a fully qualified name.
+func (f *octoFields) name(k string, allowRoot bool) string {
+	s, at, ok := f.str(k)
+	if !ok {
+		return ""
+	}
+	t, bad := octoCheckTarget(s, allowRoot)
+	if bad != "" {
+		f.fail(at, "%q %s %s", k, octoQuoteShort(s), bad)
+		return ""
+	}
+	return t
+}
+
+var octoHexRE = regexp.MustCompile(`^([0-9A-Fa-f]{2})+$`)
+
+// hex reads field k as hexadecimal and returns it lower case, as octoDNS
+// normalizes it and as unpacking from the wire yields it.
+func (f *octoFields) hex(k string) string {
+	s, at, ok := f.str(k)
+	if !ok {
+		return ""
+	}
+	if !octoHexRE.MatchString(s) {
+		f.fail(at, "%q must be hexadecimal (an even number of 0-9a-f digits), got %s", k, octoQuoteShort(s))
+		return ""
+	}
+	return strings.ToLower(s)
+}
+
+// raw reads field k as a string of raw bytes (octoDNS passes CAA, NAPTR
+// and URI strings through unchanged, so a backslash is a backslash) and
+// returns it in miekg/dns's octoStored form. max > 0 limits its length (a
+// character-string holds at most 255 bytes); quotes is as for octoStored.
+func (f *octoFields) raw(k string, max int, quotes bool) string {
+	s, at, ok := f.str(k)
+	if !ok {
+		return ""
+	}
+	if max > 0 && len(s) > max {
+		f.fail(at, "%q is %d bytes long, at most %d", k, len(s), max)
+		return ""
+	}
+	return octoStored(s, quotes)
+}
+
+func octoBuildCAA(o *octo, v octoVal) dns.RR {
+	f := o.fields(v, "flags", "tag", "value")
+	if f == nil {
+		return nil
+	}
+	flags := f.uintOr("flags", 255, 0)
+	tag, at, ok := f.str("tag")
+	if ok && !octoCaaTagRE.MatchString(tag) {
+		f.fail(at, `"tag" must be letters and digits (e.g. issue, issuewild, iodef), got %s`, octoQuoteShort(tag))
+	}
+	val := f.raw("value", 0, false)
+	if !f.ok {
+		return nil
+	}
+	return &dns.CAA{Hdr: v.hdr, Flag: uint8(flags), Tag: tag, Value: val}
+}
+
+var octoCaaTagRE = regexp.MustCompile(`^[A-Za-z0-9]{1,255}$`)
+
+// octoBuildDS reads a DS value: key_tag, algorithm, digest_type, digest; or
+// octoDNS's deprecated form flags, protocol, algorithm, public_key, which
+// octoDNS reads as key_tag, algorithm, digest_type, digest in that order.
+func octoBuildDS(o *octo, v octoVal) dns.RR {
+	if v.n.Kind == yaml.MappingNode && (octoMapHas(v.n, "flags") || octoMapHas(v.n, "public_key")) {
+		f := o.fields(v, "flags", "protocol", "algorithm", "public_key")
+		if f == nil {
+			return nil
+		}
+		o.warnOnce("ds-legacy", v.pos(), `DS value uses octoDNS's deprecated keys flags, protocol, algorithm, public_key (read as key_tag, algorithm, digest_type, digest)`)
+		kt := f.uint("flags", 65535)
+		alg := f.uint("protocol", 255)
+		dt := f.uint("algorithm", 255)
+		dg := f.hex("public_key")
+		if !f.ok {
+			return nil
+		}
+		return &dns.DS{Hdr: v.hdr, KeyTag: uint16(kt), Algorithm: uint8(alg), DigestType: uint8(dt), Digest: dg}
+	}
+	f := o.fields(v, "key_tag", "algorithm", "digest_type", "digest")
+	if f == nil {
+		return nil
+	}
+	kt := f.uint("key_tag", 65535)
+	alg := f.uint("algorithm", 255)
+	dt := f.uint("digest_type", 255)
+	dg := f.hex("digest")
+	if !f.ok {
+		return nil
+	}
+	return &dns.DS{Hdr: v.hdr, KeyTag: uint16(kt), Algorithm: uint8(alg), DigestType: uint8(dt), Digest: dg}
+}
+
+// octoMapHas reports whether mapping m has key k written directly in it.
+func octoMapHas(m *yaml.Node, k string) bool {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Kind == yaml.ScalarNode && m.Content[i].Value == k {
+			return true
+		}
+	}
+	return false
+}
+
+func octoBuildLOC(o *octo, v octoVal) dns.RR {
+	f := o.fields(v, "lat_degrees", "lat_minutes", "lat_seconds", "lat_direction",
+		"long_degrees", "long_minutes", "long_seconds", "long_direction",
+		"altitude", "size", "precision_horz", "precision_vert")
+	if f == nil {
+		return nil
+	}
+	latD := f.uint("lat_degrees", 90)
+	latM := f.uint("lat_minutes", 59)
+	latS := f.float("lat_seconds", 0, 59.999)
+	latH := f.direction("lat_direction", "N", "S")
+	lonD := f.uint("long_degrees", 180)
+	lonM := f.uint("long_minutes", 59)
+	lonS := f.float("long_seconds", 0, 59.999)
+	lonH := f.direction("long_direction", "E", "W")
+	alt := f.float("altitude", -100000, 42849672.95)
+	size := f.float("size", 0, 90000000)
+	ph := f.float("precision_horz", 0, 90000000)
+	pv := f.float("precision_vert", 0, 90000000)
+	if !f.ok {
+		return nil
+	}
+	text := fmt.Sprintf("%s %d IN LOC %d %d %s %s %d %d %s %s %sm %sm %sm %sm",
+		v.hdr.Name, v.hdr.Ttl, latD, latM, octoFmtFloat(latS), latH, lonD, lonM, octoFmtFloat(lonS), lonH,
+		octoFmtFloat(alt), octoFmtFloat(size), octoFmtFloat(ph), octoFmtFloat(pv))
+	rr, err := dns.NewRR(text)
+	if err != nil || rr == nil {
+		o.valErr(v, v.pos(), "cannot be encoded: %v", err)
+		return nil
+	}
+	return rr
+}
+
+func (f *octoFields) direction(k, a, b string) string {
+	s, at, ok := f.str(k)
+	if !ok {
+		return ""
+	}
+	u := strings.ToUpper(s)
+	if u != a && u != b {
+		f.fail(at, "%q must be %s or %s, got %s", k, a, b, octoQuoteShort(s))
+		return ""
+	}
+	return u
+}
+
+// octoBuildMX reads preference and exchange, or octoDNS's older priority and
+// value spelling of the same fields.
+func octoBuildMX(o *octo, v octoVal) dns.RR {
+	f := o.fields(v, "preference", "exchange", "priority", "value")
+	if f == nil {
+		return nil
+	}
+	pk, xk := "preference", "exchange"
+	switch {
+	case f.has("preference") && f.has("priority"):
+		f.fail(v.pos(), `give "preference" or the older "priority", not both`)
+	case f.has("priority"):
+		pk = "priority"
+	}
+	switch {
+	case f.has("exchange") && f.has("value"):
+		f.fail(v.pos(), `give "exchange" or the older "value", not both`)
+	case f.has("value"):
+		xk = "value"
+	}
+	if !f.ok {
+		return nil
+	}
+	pref := f.uint(pk, 65535)
+	mx := f.name(xk, true)
+	if !f.ok {
+		return nil
+	}
+	return &dns.MX{Hdr: v.hdr, Preference: uint16(pref), Mx: mx}
+}
+
+func octoBuildNAPTR(o *octo, v octoVal) dns.RR {
+	f := o.fields(v, "order", "preference", "flags", "service", "regexp", "replacement")
+	if f == nil {
+		return nil
+	}
+	order := f.uint("order", 65535)
+	pref := f.uint("preference", 65535)
+	flags, at, ok := f.str("flags")
+	if ok {
+		switch strings.ToUpper(flags) {
+		case "S", "A", "U", "P":
+			flags = strings.ToUpper(flags)
+		default:
+			f.fail(at, `"flags" must be one of S, A, U, P, got %s`, octoQuoteShort(flags))
+		}
+	}
+	service := f.raw("service", 255, true)
+	re := f.raw("regexp", 255, true)
+	repl := f.name("replacement", true)
+	if !f.ok {
+		return nil
+	}
+	return &dns.NAPTR{Hdr: v.hdr, Order: uint16(order), Preference: uint16(pref),
+		Flags: flags, Service: service, Regexp: re, Replacement: repl}
+}
+
+func octoBuildOPENPGPKEY(o *octo, v octoVal) dns.RR {
+	s, ok := o.scalar(v.typ, v.n, v.s)
+	if !ok {
+		return nil
+	}
+	clean := strings.Join(strings.Fields(s), "")
+	key, err := base64.StdEncoding.DecodeString(clean)
+	if err != nil || len(key) == 0 {
+		o.valErr(v, v.pos(), "must be a base64 OpenPGP key, got %s", octoQuoteShort(s))
+		return nil
+	}
+	return &dns.OPENPGPKEY{Hdr: v.hdr, PublicKey: base64.StdEncoding.EncodeToString(key)}
+}
+
+func octoBuildSRV(o *octo, v octoVal) dns.RR {
+	f := o.fields(v, "priority", "weight", "port", "target")
+	if f == nil {
+		return nil
+	}
+	prio := f.uint("priority", 65535)
+	weight := f.uint("weight", 65535)
+	port := f.uint("port", 65535)
+	target := f.name("target", true)
+	if !f.ok {
+		return nil
+	}
+	return &dns.SRV{Hdr: v.hdr, Priority: uint16(prio), Weight: uint16(weight), Port: uint16(port), Target: target}
+}
+
+func octoBuildSSHFP(o *octo, v octoVal) dns.RR {
+	f := o.fields(v, "algorithm", "fingerprint_type", "fingerprint")
+	if f == nil {
+		return nil
+	}
+	alg := f.uint("algorithm", 255)
+	ft := f.uint("fingerprint_type", 255)
+	fp := f.hex("fingerprint")
+	if !f.ok {
+		return nil
+	}
+	return &dns.SSHFP{Hdr: v.hdr, Algorithm: uint8(alg), Type: uint8(ft), FingerPrint: fp}
+}
+
+func octoBuildTLSA(o *octo, v octoVal) dns.RR {
+	f := o.fields(v, "certificate_usage", "selector", "matching_type", "certificate_association_data")
+	if f == nil {
+		return nil
+	}
+	// The ranges octoDNS accepts (RFC 6698 §2.1).
+	usage := f.uint("certificate_usage", 3)
+	sel := f.uint("selector", 1)
+	mt := f.uint("matching_type", 2)
+	data := f.hex("certificate_association_data")
+	if !f.ok {
+		return nil
+	}
+	return &dns.TLSA{Hdr: v.hdr, Usage: uint8(usage), Selector: uint8(sel), MatchingType: uint8(mt), Certificate: data}
+}
+
+func octoBuildURI(o *octo, v octoVal) dns.RR {
+	f := o.fields(v, "priority", "weight", "target")
+	if f == nil {
+		return nil
+	}
+	prio := f.uint("priority", 65535)
+	weight := f.uint("weight", 65535)
+	target := f.raw("target", 0, false)
+	if f.ok && target == "" {
+		f.fail(v.pos(), `"target" is empty`)
+	}
+	if !f.ok {
+		return nil
+	}
+	return &dns.URI{Hdr: v.hdr, Priority: uint16(prio), Weight: uint16(weight), Target: target}
+}
+
+// octoSvcParamKeys are the SvcParamKeys octoDNS knows by name (RFC 9460 §14.3.2).
+var octoSvcParamKeys = map[string]dns.SVCBKey{
+	"mandatory":       dns.SVCB_MANDATORY,
+	"alpn":            dns.SVCB_ALPN,
+	"no-default-alpn": dns.SVCB_NO_DEFAULT_ALPN,
+	"port":            dns.SVCB_PORT,
+	"ipv4hint":        dns.SVCB_IPV4HINT,
+	"ech":             dns.SVCB_ECHCONFIG,
+	"ipv6hint":        dns.SVCB_IPV6HINT,
+}
+
+const octoSvcKnownText = "mandatory, alpn, no-default-alpn, port, ipv4hint, ech, ipv6hint, keyNNNNN"
+
+// octoSvcKey maps a svcparams key ("alpn", "key65001") to its number.
+func octoSvcKey(name string) (dns.SVCBKey, string) {
+	if k, ok := octoSvcParamKeys[name]; ok {
+		return k, ""
+	}
+	if strings.HasPrefix(name, "key") && len(name) > 3 {
+		n, err := strconv.ParseUint(name[3:], 10, 16)
+		if err != nil || !octoIsDigit(name[3]) {
+			return 0, fmt.Sprintf("svcparams key %q: keyNNNNN needs a number 0..65534", name)
+		}
+		if n == 65535 {
+			return 0, fmt.Sprintf("svcparams key %q is reserved", name)
+		}
+		for known, k := range octoSvcParamKeys {
+			if uint64(k) == n {
+				return 0, fmt.Sprintf("write svcparams key %q as %q", name, known)
+			}
+		}
+		return dns.SVCBKey(n), ""
+	}
+	return 0, fmt.Sprintf("unknown svcparams key %q (known: %s)", name, octoSvcKnownText)
+}
+
+// octoBuildSVCB reads an SVCB or HTTPS value: svcpriority, targetname and an
+// optional svcparams mapping (RFC 9460).
+func octoBuildSVCB(o *octo, v octoVal) dns.RR {
+	f := o.fields(v, "svcpriority", "targetname", "svcparams")
+	if f == nil {
+		return nil
+	}
+	prio := f.uint("svcpriority", 65535)
+	target := f.name("targetname", true)
+	var params []dns.SVCBKeyValue
+	if f.has("svcparams") {
+		pn, ps := f.node("svcparams")
+		switch {
+		case pn == nil:
+		case octoIsNull(pn):
+		case pn.Kind != yaml.MappingNode:
+			f.fail(f.o.pos(pn, ps), `"svcparams" must be a mapping, got %s`, octoDescribe(pn))
+		default:
+			params = o.svcParams(f, pn, ps)
+			if f.ok && f.has("svcpriority") && prio == 0 && len(params) > 0 {
+				f.fail(f.o.pos(pn, ps), "svcparams are not allowed when svcpriority is 0 (AliasMode)")
+			}
+		}
+	}
+	if !f.ok {
+		return nil
+	}
+	sort.Slice(params, func(i, j int) bool { return params[i].Key() < params[j].Key() })
+	svcb := dns.SVCB{Hdr: v.hdr, Priority: uint16(prio), Target: target, Value: params}
+	if v.hdr.Rrtype == dns.TypeHTTPS {
+		return &dns.HTTPS{SVCB: svcb}
+	}
+	return &svcb
+}
+
+func (o *octo) svcParams(f *octoFields, m *yaml.Node, s *octoSrc) []dns.SVCBKeyValue {
+	var out []dns.SVCBKeyValue
+	have := map[dns.SVCBKey]bool{}
+	var mandatory []dns.SVCBKey
+	var mandatoryAt Pos
+	for _, p := range o.mapping(m, s, "svcparams", true) {
+		name := p.k.Value
+		kat := o.pos(p.k, p.s)
+		key, bad := octoSvcKey(name)
+		if bad != "" {
+			f.fail(kat, "%s", bad)
+			continue
+		}
+		if have[key] {
+			f.fail(kat, "svcparams key %q given twice", name)
+			continue
+		}
+		have[key] = true
+		n, ns, ok := o.resolve(p.v, p.s)
+		if !ok {
+			f.ok = false
+			continue
+		}
+		at := o.pos(n, ns)
+		switch key {
+		case dns.SVCB_MANDATORY:
+			items := f.svcList(name, n, ns)
+			mandatoryAt = at
+			var codes []dns.SVCBKey
+			for _, it := range items {
+				k, bad := octoSvcKey(it.v.Value)
+				switch {
+				case bad != "":
+					f.fail(o.pos(it.v, it.s), "mandatory: %s", bad)
+				case k == dns.SVCB_MANDATORY:
+					f.fail(o.pos(it.v, it.s), `mandatory must not list "mandatory"`)
+				default:
+					codes = append(codes, k)
+				}
+			}
+			mandatory = codes
+			if f.ok {
+				out = append(out, &dns.SVCBMandatory{Code: codes})
+			}
+		case dns.SVCB_ALPN:
+			var ids []string
+			for _, it := range f.svcList(name, n, ns) {
+				id := it.v.Value
+				if id == "" || len(id) > 255 {
+					f.fail(o.pos(it.v, it.s), "alpn ids must be 1..255 bytes, got %s", octoQuoteShort(id))
+					continue
+				}
+				ids = append(ids, id)
+			}
+			if f.ok {
+				out = append(out, &dns.SVCBAlpn{Alpn: ids})
+			}
+		case dns.SVCB_NO_DEFAULT_ALPN:
+			if !octoIsNull(n) {
+				f.fail(at, "no-default-alpn takes no value, got %s", octoDescribe(n))
+				continue
+			}
+			out = append(out, &dns.SVCBNoDefaultAlpn{})
+		case dns.SVCB_PORT:
+			port := f.uintNode(name, n, ns, 65535)
+			out = append(out, &dns.SVCBPort{Port: uint16(port)})
+		case dns.SVCB_IPV4HINT, dns.SVCB_IPV6HINT:
+			var ips []net.IP
+			for _, it := range f.svcList(name, n, ns) {
+				a, err := netip.ParseAddr(it.v.Value)
+				if key == dns.SVCB_IPV4HINT && (err != nil || !a.Is4()) {
+					f.fail(o.pos(it.v, it.s), "ipv4hint %s is not an IPv4 address", octoQuoteShort(it.v.Value))
+					continue
+				}
+				if key == dns.SVCB_IPV6HINT && (err != nil || !a.Is6() || a.Zone() != "") {
+					f.fail(o.pos(it.v, it.s), "ipv6hint %s is not an IPv6 address", octoQuoteShort(it.v.Value))
+					continue
+				}
+				ips = append(ips, net.IP(a.AsSlice()))
+			}
+			if !f.ok {
+				continue
+			}
+			if key == dns.SVCB_IPV4HINT {
+				out = append(out, &dns.SVCBIPv4Hint{Hint: ips})
+			} else {
+				out = append(out, &dns.SVCBIPv6Hint{Hint: ips})
+			}
+		case dns.SVCB_ECHCONFIG:
+			if n.Kind != yaml.ScalarNode || octoIsNull(n) {
+				f.fail(at, "ech must be a base64 string, got %s", octoDescribe(n))
+				continue
+			}
+			b, err := base64.StdEncoding.DecodeString(n.Value)
+			if err != nil || len(b) == 0 {
+				f.fail(at, "ech must be a base64 string, got %s", octoQuoteShort(n.Value))
+				continue
+			}
+			out = append(out, &dns.SVCBECHConfig{ECH: b})
+		default:
+			var data []byte
+			switch {
+			case octoIsNull(n):
+			case n.Kind == yaml.ScalarNode:
+				data = []byte(n.Value)
+			default:
+				f.fail(at, "%s must be a string or empty, got %s", name, octoDescribe(n))
+				continue
+			}
+			out = append(out, &dns.SVCBLocal{KeyCode: key, Data: data})
+		}
+	}
+	for _, k := range mandatory {
+		if !have[k] {
+			f.fail(mandatoryAt, "mandatory lists %s, which svcparams does not set", k.String())
+		}
+	}
+	if have[dns.SVCB_NO_DEFAULT_ALPN] && !have[dns.SVCB_ALPN] {
+		f.fail(o.pos(m, s), "no-default-alpn needs alpn too (RFC 9460 §7.1.1)")
+	}
+	return out
+}
+
+// svcList reads a svcparams value that octoDNS requires to be a list of
+// strings.
+func (f *octoFields) svcList(name string, n *yaml.Node, s *octoSrc) []octoItem {
+	if n.Kind != yaml.SequenceNode {
+		f.fail(f.o.pos(n, s), "svcparams %q must be a list, got %s", name, octoDescribe(n))
+		return nil
+	}
+	var out []octoItem
+	for _, e := range n.Content {
+		ev, es, ok := f.o.resolve(e, s)
+		if !ok {
+			f.ok = false
+			continue
+		}
+		if ev.Kind != yaml.ScalarNode || octoIsNull(ev) {
+			f.fail(f.o.pos(ev, es), "svcparams %q items must be strings, got %s", name, octoDescribe(ev))
+			continue
+		}
+		out = append(out, octoItem{ev, es})
+	}
+	return out
+}
