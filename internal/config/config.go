@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 	"time"
 
@@ -201,6 +202,10 @@ func Parse(path string, data []byte) (*Config, zones.Problems) {
 	default:
 		probs.Add(pos("log", "format"), "log.format: %q is not text or json", c.Log.Format)
 	}
+	sort.SliceStable(probs, func(i, j int) bool {
+		a, b := probs[i].Pos, probs[j].Pos
+		return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
+	})
 	if probs.HasErrors() {
 		return nil, probs
 	}
