@@ -434,3 +434,16 @@ func writeFile(t testing.TB, p, content string) {
 		t.Fatal(err)
 	}
 }
+
+// runBinary runs smartdns with args and returns its combined output and
+// exit code.
+func runBinary(args ...string) (string, int) {
+	out, err := exec.Command(binary, args...).CombinedOutput()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		code = -1
+	}
+	return string(out), code
+}
