@@ -88,4 +88,3 @@ func checkOutput(t *testing.T, s *Server) string {
 	out, _ := runBinary("check", "--config", s.Config)
 	return out
 }
-
