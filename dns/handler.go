@@ -127,8 +127,10 @@ func (a *answer) answerQuestion() {
 		return
 	}
 	if r.qtype == typeDS && name == z.Apex {
-		// DS lives on the parent side of a cut (RFC 4035 §3.1.4.1).
-		if p := a.snap.Parent(z); p != nil {
+		// DS lives on the parent side of a cut (RFC 4035 §3.1.4.1). A
+		// parent without the name (no delegation) would deny the child's
+		// existence with NXDOMAIN (RFC 8020); the child answers then.
+		if p := a.snap.Parent(z); p != nil && p.Node(name) != nil {
 			z = p
 		}
 	}
@@ -282,7 +284,10 @@ func (a *answer) writeAdditional() {
 		return
 	}
 	for i := 0; i < a.nextras; i++ {
-		for _, e := range a.extras[i] {
+		for j, e := range a.extras[i] {
+			if a.extraSeen(i, j) {
+				continue // this name's addresses are already in
+			}
 			for _, s := range e.Sets {
 				for _, rd := range s.Data {
 					if !a.w.writeRR(e.Name, s.Type, s.TTL, rd) {
@@ -296,6 +301,25 @@ func (a *answer) writeAdditional() {
 			}
 		}
 	}
+}
+
+// extraSeen reports whether extras[i][j] names a host whose addresses an
+// earlier entry already added: two MX or SRV records, or an NS and an MX,
+// naming the same host must not repeat its records (RFC 2181 §5).
+func (a *answer) extraSeen(i, j int) bool {
+	name := a.extras[i][j].Name
+	for k := 0; k <= i; k++ {
+		l := a.extras[k]
+		if k == i {
+			l = l[:j]
+		}
+		for _, e := range l {
+			if e.Name == name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // writeQuestion copies the question as the client sent it.

@@ -101,10 +101,12 @@ func (r *request) parse(p []byte) parseStatus {
 	ns := binary.BigEndian.Uint16(p[8:])
 	ar := binary.BigEndian.Uint16(p[10:])
 	if r.opcode() != opcodeQuery {
-		// Parse the question if we can so NOTIMP can echo it.
+		// Parse what we can so NOTIMP can echo the question and, when the
+		// request had one, an OPT (RFC 6891 §7).
 		if qd == 1 {
 			if end, ok := r.parseQuestion(p, headerLen); ok {
 				r.qend, r.haveQuestion = end, true
+				r.parseRecords(p, end, an, ns, ar)
 			}
 		}
 		return parseNotImp
@@ -117,7 +119,21 @@ func (r *request) parse(p []byte) parseStatus {
 		return parseFormErr
 	}
 	r.qend, r.haveQuestion = end, true
-	off := end
+	if st := r.parseRecords(p, end, an, ns, ar); st != parseOK {
+		return st
+	}
+	if r.qtype == typeOPT {
+		return parseFormErr
+	}
+	if r.edns && r.version > 0 {
+		return parseBadVers
+	}
+	return parseOK
+}
+
+// parseRecords reads the records after the question, which ends at off,
+// noting the OPT record.
+func (r *request) parseRecords(p []byte, off int, an, ns, ar uint16) parseStatus {
 	// A query carries no answer or authority records; skip them if a
 	// client sends some, but they must be well formed.
 	for i := 0; i < int(an)+int(ns); i++ {
@@ -149,12 +165,6 @@ func (r *request) parse(p []byte) parseStatus {
 	}
 	if off != len(p) {
 		return parseFormErr // trailing garbage
-	}
-	if r.qtype == typeOPT {
-		return parseFormErr
-	}
-	if r.edns && r.version > 0 {
-		return parseBadVers
 	}
 	return parseOK
 }

@@ -69,6 +69,7 @@ func Compile(origin, file string, recs []Record, opt CompileOptions) (*Zone, Pro
 				continue
 			}
 			n.Alias = t
+			z.aliasPos = r.Pos
 			hash.add(name, TypeALIAS, r.TTL, []byte(t))
 			continue
 		}
@@ -265,7 +266,8 @@ func (z *Zone) check(probs *Problems, recs []Record) {
 			if n.Name == z.Apex {
 				continue
 			}
-			for p, ok := parentOf(n.Name); ok && len(p) > len(z.Apex); p, ok = parentOf(p) {
+			// The apex itself occludes only by a DNAME (RFC 6672 §2.3).
+			for p, ok := parentOf(n.Name); ok && len(p) >= len(z.Apex); p, ok = parentOf(p) {
 				a := z.nodes[p]
 				if a == nil || !(a.Cut || a.DNAME) {
 					continue
@@ -332,8 +334,8 @@ func (z *Zone) occluded(name string) bool {
 	if !z.hasCuts {
 		return false
 	}
-	for p, ok := parentOf(name); ok && len(p) > len(z.Apex); p, ok = parentOf(p) {
-		if a := z.nodes[p]; a != nil && (a.Cut || a.DNAME) {
+	for p, ok := parentOf(name); ok && len(p) >= len(z.Apex); p, ok = parentOf(p) {
+		if a := z.nodes[p]; a != nil && (a.Cut || a.DNAME) { // the apex is never a Cut
 			return true
 		}
 	}

@@ -46,8 +46,11 @@ type fileState struct {
 	// written is not loaded half-way.
 	seenTime time.Time
 	seenSize int64
-	zone     *Zone // last good version, nil if never loaded
-	probs    Problems
+	zone     *Zone // last version that compiled, nil if never loaded
+	// published is the version in the last snapshot (it differs from zone
+	// when zone failed a snapshot-wide check such as its ALIAS).
+	published *Zone
+	probs     Problems
 }
 
 // ZoneReport tells what happened to one zone file in a load.
@@ -243,8 +246,10 @@ func (l *Loader) Load(force bool) (*Snapshot, LoadReport) {
 		return nil, rep
 	}
 
-	// Assemble, then drop zones whose ALIAS cannot be answered (falling
-	// back to their last good version if that one can).
+	// Assemble, then check what needs the whole snapshot (an ALIAS needs
+	// its target served). A zone that fails falls back to the version
+	// last published, if that one passes; it is checked again at every
+	// load, so fixing the target zone is enough.
 	var zs []*Zone
 	for _, st := range l.files {
 		if st.zone != nil {
@@ -253,17 +258,39 @@ func (l *Loader) Load(force bool) (*Snapshot, LoadReport) {
 	}
 	l.gen++
 	snap := NewSnapshot(l.gen, zs)
-	for i := range rep.Zones {
-		zr := &rep.Zones[i]
-		st := l.files[zr.File]
-		if st == nil || st.zone == nil {
+	index := map[string]int{}
+	for i, zr := range rep.Zones {
+		index[zr.File] = i
+	}
+	for path, st := range l.files {
+		if st.zone == nil {
 			continue
 		}
+		use := st.zone
 		if msg, ok := snap.checkAlias(st.zone); !ok {
-			zr.Problems = append(zr.Problems, &Problem{Pos: Pos{File: zr.File}, Msg: msg})
-			delete(snap.zones, st.zone.Apex)
+			i, seen := index[path]
+			if !seen {
+				rep.Zones = append(rep.Zones, ZoneReport{File: path, Origin: st.origin})
+				i = len(rep.Zones) - 1
+				index[path] = i
+			}
+			zr := &rep.Zones[i]
+			zr.Problems = append(zr.Problems, &Problem{Pos: st.zone.aliasPos, Msg: msg})
 			zr.Loaded = false
+			use = nil
+			if st.published != nil && st.published != st.zone {
+				if _, ok := snap.checkAlias(st.published); ok {
+					use = st.published
+				}
+			}
+			if use == nil {
+				delete(snap.zones, st.zone.Apex)
+			} else {
+				snap.zones[use.Apex] = use
+				zr.Serial = use.Serial
+			}
 		}
+		st.published = use
 	}
 	return snap, rep
 }

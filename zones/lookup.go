@@ -46,6 +46,13 @@ func (z *Zone) Lookup(qname string, qtype uint16) Result {
 		// Walk down from the apex: the highest cut or DNAME wins.
 		var starts [128]int
 		n := labelStarts(qname, &starts)
+		if n > z.apexLabels {
+			// A DNAME at the apex redirects every name below it
+			// (RFC 6672 §2.3 allows it there).
+			if apex := z.nodes[z.Apex]; apex.DNAME {
+				return Result{Kind: DNAMERedirect, Node: apex, Set: apex.Set(dns.TypeDNAME)}
+			}
+		}
 		for i := n - z.apexLabels - 1; i >= 0; i-- {
 			node := z.nodes[qname[starts[i]:]]
 			if node == nil {

@@ -38,6 +38,7 @@ type Zone struct {
 	nodes      map[string]*Node
 	hasCuts    bool // a delegation or DNAME exists below the apex
 	apexLabels int
+	aliasPos   Pos // where the apex ALIAS was written
 	soa        dns.SOA
 }
 
