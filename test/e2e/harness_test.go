@@ -26,6 +26,9 @@ import (
 // binary is the smartdns built once for the whole package.
 var binary string
 
+// buildFlags are extra flags for building it (-race under go test -race).
+var buildFlags []string
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "smartdns-e2e-")
 	if err != nil {
@@ -33,7 +36,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "smartdns")
-	build := exec.Command("go", "build", "-o", binary, "../../cmd/smartdns")
+	args := append([]string{"build"}, buildFlags...)
+	build := exec.Command("go", append(args, "-o", binary, "../../cmd/smartdns")...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building smartdns:", err)
@@ -108,7 +112,12 @@ log:
 		t.Fatal(err)
 	}
 	s.start(!o.NoWait)
-	t.Cleanup(s.Stop)
+	t.Cleanup(func() {
+		s.Stop()
+		if strings.Contains(s.Log(), "WARNING: DATA RACE") || strings.Contains(s.Log(), "panic:") {
+			t.Errorf("the server raced or panicked:\n%s", s.Log())
+		}
+	})
 	return s
 }
 
