@@ -1,0 +1,67 @@
+// Package docs keeps the documentation honest: every YAML example in the
+// README and docs/ must be accepted by the reader it documents.
+package docs
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/smartdns/smartdns/internal/config"
+	"github.com/smartdns/smartdns/zones"
+)
+
+var yamlBlock = regexp.MustCompile("(?s)```yaml\n(.*?)```")
+
+func TestYAMLExamplesParse(t *testing.T) {
+	files, _ := filepath.Glob("../../docs/*.md")
+	files = append(files, "../../README.md")
+	n := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, m := range yamlBlock.FindAllStringSubmatch(string(data), -1) {
+			block := m[1]
+			n++
+			name := filepath.Base(f) + "#" + string(rune('1'+i))
+			if strings.Contains(block, "listen:") {
+				dir := t.TempDir()
+				os.Mkdir(filepath.Join(dir, "zones"), 0o755)
+				p := filepath.Join(dir, "smartdns.yaml")
+				os.WriteFile(p, []byte(block), 0o644)
+				if _, probs := config.Load(p); probs.HasErrors() {
+					t.Errorf("%s: config example does not load:\n%v", name, probs)
+				}
+				continue
+			}
+			if _, probs := zones.ParseOctoDNS(name, "example.com.", []byte(block)); probs.HasErrors() {
+				t.Errorf("%s: zone example does not parse:\n%v", name, probs)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no YAML examples found: is the path right?")
+	}
+}
+
+// What `make run` serves must load without a single problem.
+func TestExamplesLoadCleanly(t *testing.T) {
+	cfg, probs := config.Load("../../examples/smartdns.yaml")
+	if cfg == nil || len(probs) > 0 {
+		t.Fatalf("examples/smartdns.yaml: %v", probs)
+	}
+	l := &zones.Loader{Dir: cfg.Zones, Options: zones.CompileOptions{Nameservers: cfg.Nameservers}}
+	snap, rep := l.Load(true)
+	for _, z := range rep.Zones {
+		if len(z.Problems) > 0 {
+			t.Errorf("%s: %v", z.File, z.Problems)
+		}
+	}
+	if snap == nil || len(snap.Zones()) < 2 {
+		t.Fatalf("examples serve %d zones, want the YAML and the RFC 1035 example", len(snap.Zones()))
+	}
+}
