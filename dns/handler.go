@@ -2,8 +2,10 @@ package dns
 
 import (
 	"encoding/binary"
+	"net/netip"
 	"sync/atomic"
 
+	"github.com/smartdns/smartdns/pool"
 	"github.com/smartdns/smartdns/zones"
 )
 
@@ -18,6 +20,13 @@ type Handler struct {
 	snap atomic.Pointer[zones.Snapshot]
 	// MaxUDPSize is the largest UDP answer we send to an EDNS client.
 	MaxUDPSize int
+	// NoECS ignores the EDNS Client Subnet option (config `ecs: false`):
+	// dynamic answers then go by the query's source address.
+	NoECS bool
+	// Geo locates clients for geo rules; nil when none is configured.
+	Geo pool.Locator
+	// Health tells which pool members are up; nil counts all up.
+	Health pool.Health
 }
 
 // SetSnapshot publishes a new set of zones; queries in flight finish on
@@ -31,6 +40,8 @@ func (h *Handler) Snapshot() *zones.Snapshot { return h.snap.Load() }
 type answer struct {
 	w          msgWriter
 	r          *request
+	h          *Handler
+	from       netip.Addr // the query's source address
 	snap       *zones.Snapshot
 	tcp        bool
 	rcode      int
@@ -51,19 +62,34 @@ type answer struct {
 	nseen int
 	// scratch for names synthesized by DNAME, alternating.
 	scratch [2][256]byte
+	// ecs is set when the answer carries an ECS option; scope is its
+	// SCOPE PREFIX-LENGTH, the widest over every dynamic pick made.
+	ecs   bool
+	scope int
 }
 
-// ServeDNS answers the query in pkt, writing the response into out (which
-// must be at least 512 bytes, and 65535 for TCP). It returns the response,
-// a slice of out, or nil when the packet deserves no answer.
+// ServeDNS answers the query in pkt as Serve does, for a client whose
+// address is unknown (tests and tools).
 func (h *Handler) ServeDNS(pkt, out []byte, tcp bool) []byte {
+	return h.Serve(pkt, out, netip.Addr{}, tcp)
+}
+
+// Serve answers the query in pkt from address from, writing the response
+// into out (which must be at least 512 bytes, and 65535 for TCP). It
+// returns the response, a slice of out, or nil when the packet deserves no
+// answer.
+func (h *Handler) Serve(pkt, out []byte, from netip.Addr, tcp bool) []byte {
 	var r request
 	st := r.parse(pkt)
 	if st == parseDrop {
 		return nil
 	}
 	var a answer
-	a.r, a.tcp = &r, tcp
+	a.r, a.tcp, a.h, a.from = &r, tcp, h, from
+	if r.ecsBad && !h.NoECS && st == parseOK {
+		st = parseFormErr // RFC 7871 §7.1.1
+	}
+	a.ecs = r.ecs && !h.NoECS
 	limit := minUDPSize
 	if tcp {
 		limit = maxMsgSize
@@ -78,6 +104,9 @@ func (h *Handler) ServeDNS(pkt, out []byte, tcp bool) []byte {
 	}
 	if r.edns {
 		limit -= optRRLen // room for our OPT, always sent
+	}
+	if a.ecs {
+		limit -= a.ecsLen()
 	}
 	a.w.reset(out, limit)
 
@@ -149,7 +178,9 @@ func (a *answer) resolve(z *zones.Zone, name string, qtype uint16) {
 		res := z.Lookup(name, qtype)
 		switch res.Kind {
 		case zones.Success:
-			a.addAnswer(name, res.Set)
+			if a.addAnswer(name, res.Set) == nil && !a.tc {
+				a.setAuth(z.Apex, z.NegSOA) // a dynamic record failing closed
+			}
 			return
 		case zones.NoData:
 			a.setAuth(z.Apex, z.NegSOA)
@@ -177,8 +208,14 @@ func (a *answer) resolve(z *zones.Zone, name string, qtype uint16) {
 			a.addAnswer(name, set)
 			return
 		case zones.CNAMEAlias:
-			a.addAnswer(name, res.Set)
-			name = bstr(res.Set.Data[0])
+			target := a.addAnswer(name, res.Set)
+			if target == nil {
+				if !a.tc {
+					a.setAuth(z.Apex, z.NegSOA)
+				}
+				return
+			}
+			name = bstr(target)
 		case zones.DNAMERedirect:
 			a.addAnswer(res.Node.Name, res.Set)
 			target, ok := a.synthesize(name, res.Node.Name, res.Set.Data[0], step)
@@ -240,19 +277,66 @@ func (a *answer) answerAny(name string, n *zones.Node) {
 	}
 }
 
-func (a *answer) addAnswer(owner string, s *zones.RRset) {
+// addAnswer writes the RRset (or, for a dynamic record, the values picked
+// for this client) and returns the first RDATA written, nil if none.
+func (a *answer) addAnswer(owner string, s *zones.RRset) []byte {
 	if a.tc {
-		return
+		return nil
+	}
+	if s.Dynamic != nil {
+		return a.addDynamic(owner, s)
 	}
 	for _, rd := range s.Data {
 		if !a.w.writeRR(owner, s.Type, s.TTL, rd) {
 			a.tc = true
-			return
+			return nil
 		}
 		a.an++
 	}
 	a.addExtra(s.Extra)
+	return s.Data[0]
 }
+
+// addDynamic answers a dynamic record with the values its pools give this
+// client, and widens the ECS scope by what the choice depended on.
+func (a *answer) addDynamic(owner string, s *zones.RRset) []byte {
+	var pick pool.Answer
+	s.Dynamic.Pick(a.client(), a.h.Geo, a.h.Health, &pick)
+	a.scope = max(a.scope, pick.Scope)
+	if pick.N == 0 {
+		return nil
+	}
+	for i := 0; i < pick.N; i++ {
+		if !a.w.writeRR(owner, s.Type, s.TTL, pick.Values[i].Rdata) {
+			a.tc = true
+			return nil
+		}
+		a.an++
+	}
+	return pick.Values[0].Rdata
+}
+
+// client is who the answer is for: the ECS address when the query had
+// one (and ECS is on), else the query's source address (RFC 7871 §7.1.2:
+// a SOURCE PREFIX-LENGTH of 0 means the same).
+func (a *answer) client() pool.Client {
+	r := a.r
+	if a.ecs && r.ecsSource > 0 {
+		if r.ecsFamily == 1 {
+			return pool.Client{Addr: netip.AddrFrom4([4]byte(r.ecsAddr[:4])), Bits: int(r.ecsSource)}
+		}
+		addr := netip.AddrFrom16(r.ecsAddr)
+		if addr.Is4In6() {
+			return pool.Client{Addr: addr.Unmap(), Bits: max(0, int(r.ecsSource)-96)}
+		}
+		return pool.Client{Addr: addr, Bits: int(r.ecsSource)}
+	}
+	addr := a.from.Unmap()
+	return pool.Client{Addr: addr, Bits: addr.BitLen()}
+}
+
+// ecsLen is the size of the ECS option we echo.
+func (a *answer) ecsLen() int { return 4 + 4 + (int(a.r.ecsSource)+7)/8 }
 
 func (a *answer) addExtra(e []zones.Extra) {
 	if len(e) > 0 && a.nextras < len(a.extras) {
@@ -387,6 +471,23 @@ func (a *answer) finish(maxUDP int) int {
 		}
 		binary.BigEndian.PutUint16(o[9:], 0)
 		w.off += optRRLen
+		if a.ecs {
+			// Echo the client's subnet with our scope (RFC 7871 §7.2.1).
+			n := a.ecsLen()
+			binary.BigEndian.PutUint16(o[9:], uint16(n))
+			e := b[w.off:]
+			binary.BigEndian.PutUint16(e, optionECS)
+			binary.BigEndian.PutUint16(e[2:], uint16(n-4))
+			binary.BigEndian.PutUint16(e[4:], r.ecsFamily)
+			e[6] = r.ecsSource
+			scope := a.scope
+			if r.ecsSource == 0 || a.rcode != rcodeSuccess && a.rcode != rcodeNXDomain {
+				scope = 0
+			}
+			e[7] = byte(scope)
+			copy(e[8:n], r.ecsAddr[:n-8])
+			w.off += n
+		}
 		ar++
 	}
 	binary.BigEndian.PutUint16(b[10:], ar)

@@ -81,6 +81,14 @@ type request struct {
 	udpSize uint16
 	version uint8
 	do      bool
+
+	// ecs is set when the query carried a well-formed EDNS Client Subnet
+	// option (RFC 7871); ecsBad when it carried a malformed one.
+	ecs       bool
+	ecsBad    bool
+	ecsFamily uint16
+	ecsSource uint8
+	ecsAddr   [16]byte // the address bytes as sent (ceil(source/8) of them), zero-padded
 }
 
 func (r *request) opcode() int { return int(r.flags>>11) & 0xF }
@@ -159,7 +167,7 @@ func (r *request) parseRecords(p []byte, off int, an, ns, ar uint16) parseStatus
 		r.udpSize = binary.BigEndian.Uint16(p[start+3:])
 		r.version = p[start+6]
 		r.do = p[start+7]&0x80 != 0
-		if !validOptions(p[start+11 : off]) {
+		if !r.parseOptions(p[start+11 : off]) {
 			return parseFormErr
 		}
 	}
@@ -243,19 +251,62 @@ func skipName(p []byte, off int) (int, bool) {
 	}
 }
 
-// validOptions checks that EDNS options are well formed TLVs.
-func validOptions(b []byte) bool {
+// optionECS is the EDNS Client Subnet option code (RFC 7871).
+const optionECS = 8
+
+// parseOptions checks that EDNS options are well formed TLVs and reads the
+// Client Subnet option.
+func (r *request) parseOptions(b []byte) bool {
 	for len(b) > 0 {
 		if len(b) < 4 {
 			return false
 		}
+		code := binary.BigEndian.Uint16(b)
 		l := int(binary.BigEndian.Uint16(b[2:]))
 		if len(b) < 4+l {
 			return false
 		}
+		if code == optionECS {
+			if r.ecs || r.ecsBad {
+				r.ecsBad, r.ecs = true, false // two ECS options
+			} else {
+				r.parseECS(b[4 : 4+l])
+			}
+		}
 		b = b[4+l:]
 	}
 	return true
+}
+
+// parseECS validates an ECS option as RFC 7871 §6 and §7.1.1 require:
+// a known family, a source prefix within it, scope 0, exactly
+// ceil(source/8) address bytes, and no bits set beyond the source prefix.
+func (r *request) parseECS(o []byte) {
+	r.ecsBad = true
+	if len(o) < 4 {
+		return
+	}
+	family := binary.BigEndian.Uint16(o)
+	source, scope := o[2], o[3]
+	addr := o[4:]
+	var max uint8
+	switch family {
+	case 1:
+		max = 32
+	case 2:
+		max = 128
+	default:
+		return
+	}
+	if source > max || scope != 0 || len(addr) != (int(source)+7)/8 {
+		return
+	}
+	if rem := source % 8; rem != 0 && addr[len(addr)-1]&(0xFF>>rem) != 0 {
+		return
+	}
+	r.ecsBad, r.ecs = false, true
+	r.ecsFamily, r.ecsSource = family, source
+	copy(r.ecsAddr[:], addr)
 }
 
 func lowerASCII(b []byte) {

@@ -126,7 +126,7 @@ func (s *Server) serveUDP(u *net.UDPConn) {
 			}
 			continue
 		}
-		resp := s.Handler.ServeDNS(in[:n], out, false)
+		resp := s.Handler.Serve(in[:n], out, from.Addr(), false)
 		if resp != nil {
 			u.WriteToUDPAddrPort(resp, from)
 		}
@@ -186,6 +186,10 @@ func (s *Server) serveTCP(c net.Conn, idle time.Duration) {
 	defer tcpBufs.Put(inp)
 	defer tcpBufs.Put(outp)
 	in, out := *inp, *outp
+	var from netip.Addr
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		from = ta.AddrPort().Addr()
+	}
 	for {
 		c.SetReadDeadline(time.Now().Add(idle))
 		if _, err := io.ReadFull(c, in[:2]); err != nil {
@@ -195,7 +199,7 @@ func (s *Server) serveTCP(c net.Conn, idle time.Duration) {
 		if _, err := io.ReadFull(c, in[:n]); err != nil {
 			return
 		}
-		resp := s.Handler.ServeDNS(in[:n], out[2:], true)
+		resp := s.Handler.Serve(in[:n], out[2:], from, true)
 		if resp == nil {
 			return // nothing to say to a peer sending responses or noise
 		}

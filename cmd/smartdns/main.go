@@ -2,6 +2,7 @@
 //
 //	smartdns serve --config FILE   serve the configured zones
 //	smartdns check --config FILE   validate the config and every zone
+//	smartdns explain --config FILE --client IP[/PREFIX] NAME [TYPE]
 //	smartdns version               print the version
 package main
 
@@ -28,6 +29,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdServe(args[1:], stderr)
 	case "check":
 		return cmdCheck(args[1:], stdout, stderr)
+	case "explain":
+		return cmdExplain(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "smartdns %s\n", version)
 		return 0
@@ -46,6 +49,8 @@ func usage(w io.Writer) {
 commands:
   serve --config FILE   serve the zones of the config
   check --config FILE   validate the config and every zone, print every problem
+  explain --config FILE --client IP[/PREFIX] NAME [TYPE]
+                        show how NAME is answered for that client, and why
   version               print the version
 `)
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/smartdns/smartdns/dns"
+	"github.com/smartdns/smartdns/geo"
 	"github.com/smartdns/smartdns/internal/config"
 	"github.com/smartdns/smartdns/internal/store"
 	"github.com/smartdns/smartdns/zones"
@@ -60,7 +61,14 @@ func cmdServe(args []string, stderr io.Writer) int {
 	}
 	defer st.Close()
 
-	h := &dns.Handler{MaxUDPSize: cfg.MaxUDPSize}
+	h := &dns.Handler{MaxUDPSize: cfg.MaxUDPSize, NoECS: !cfg.ECSEnabled()}
+	geoDB, err := geo.Open(geo.Config{City: cfg.GeoIP.City, Country: cfg.GeoIP.Country, ASN: cfg.GeoIP.ASN})
+	if err != nil {
+		log.Error("cannot open the GeoIP databases", "err", err)
+		return 1
+	}
+	defer geoDB.Close()
+	h.Geo = geoDB
 	loader := &zones.Loader{Dir: cfg.Zones, Options: compileOptions(cfg), Store: st, Logger: log}
 	publish := func(snap *zones.Snapshot, rep zones.LoadReport) {
 		logReport(log, rep)
@@ -92,6 +100,13 @@ func cmdServe(args []string, stderr io.Writer) int {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve() }()
 	go loader.Watch(ctx, cfg.Reload.Interval, publish)
+	go geoDB.Watch(ctx, cfg.Reload.Interval, func(err error) {
+		if err != nil {
+			log.Error("GeoIP database change refused; the previous one keeps serving", "err", err)
+		} else {
+			log.Info("GeoIP database reloaded")
+		}
+	})
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

@@ -40,8 +40,12 @@ type Config struct {
 	Reload     Reload `yaml:"reload"`
 	Log        Log    `yaml:"log"`
 	Workers    int    `yaml:"udp_workers"`
-	Path       string `yaml:"-"` // the file this was read from
-	Dir        string `yaml:"-"` // its folder, against which relative paths resolve
+	// ECS turns the EDNS Client Subnet option on (default) or off: with
+	// `ecs: false` dynamic answers go by the query's source address.
+	ECS   *bool  `yaml:"ecs"`
+	GeoIP GeoIP  `yaml:"geoip"`
+	Path  string `yaml:"-"` // the file this was read from
+	Dir   string `yaml:"-"` // its folder, against which relative paths resolve
 }
 
 // SOA holds the fields used when a zone has no SOA of its own.
@@ -54,6 +58,17 @@ type SOA struct {
 	Expire  time.Duration `yaml:"expire"`
 	Minimum time.Duration `yaml:"minimum"`
 }
+
+// GeoIP names the MaxMind-format databases used by geo and ASN rules.
+// With neither City nor Country, a built-in country database is used.
+type GeoIP struct {
+	City    string `yaml:"city"`
+	Country string `yaml:"country"`
+	ASN     string `yaml:"asn"`
+}
+
+// ECSEnabled reports whether the EDNS Client Subnet option is honoured.
+func (c *Config) ECSEnabled() bool { return c.ECS == nil || *c.ECS }
 
 // TCP bounds the resources TCP clients may hold (RFC 7766 §6.2).
 type TCP struct {
@@ -151,6 +166,15 @@ func Parse(path string, data []byte) (*Config, zones.Problems) {
 		c.Data = "smartdns.db"
 	}
 	c.Data = c.resolve(c.Data)
+	for key, p := range map[string]*string{"city": &c.GeoIP.City, "country": &c.GeoIP.Country, "asn": &c.GeoIP.ASN} {
+		if *p == "" {
+			continue
+		}
+		*p = c.resolve(*p)
+		if st, err := os.Stat(*p); err != nil || st.IsDir() {
+			probs.Add(pos("geoip", key), "geoip.%s: %s is not a readable file", key, *p)
+		}
+	}
 	for i, ns := range c.Nameservers {
 		if _, ok := dns.IsDomainName(ns); !ok || !dns.IsFqdn(ns) {
 			probs.Add(pos("nameservers"), "nameservers[%d]: %q must be a fully qualified name ending in a dot", i, ns)
