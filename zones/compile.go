@@ -95,6 +95,11 @@ func Compile(origin, file string, recs []Record, opt CompileOptions) (*Zone, Pro
 			}
 			set.Data = append(set.Data, rd)
 		}
+		if r.Dynamic != nil {
+			dyn, dprobs := compileDynamic(r, set.Data, opt)
+			probs = append(probs, dprobs...)
+			set.Dynamic = dyn
+		}
 		if r.Type != dns.TypeSOA {
 			r.RRs = nil
 		}

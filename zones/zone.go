@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/miekg/dns"
+
+	"github.com/smartdns/smartdns/pool"
 )
 
 // Zone is one compiled, immutable zone. Once published in a Snapshot it is
@@ -71,6 +73,9 @@ type RRset struct {
 	// Extra lists in-zone address records for the names this RRset points
 	// to (MX exchanges, SRV targets, NS hosts and their glue).
 	Extra []Extra
+	// Dynamic is set for an octoDNS dynamic record: the answer is picked
+	// per client from its pools, and Data holds the backup values.
+	Dynamic *pool.Record
 }
 
 // Extra is the additional-section data for one target name.
