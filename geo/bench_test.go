@@ -120,3 +120,14 @@ func BenchmarkCodeMatch(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkOpenBuiltin(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := Open(Config{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = r.Close()
+	}
+}

@@ -19,12 +19,14 @@ type Location struct {
 	HasCoords   bool // Lat and Lon are set (City databases only)
 
 	// Prefix is the prefix length of the City/Country database network that
-	// matched, counted in the address's own family (IPv4 /0-32, IPv6 /0-128),
-	// so it can serve as the EDNS Client Subnet scope: every address in that
-	// network gets the same answer. For an address the database does not
-	// cover it is the length of the empty tree node the search stopped at
-	// (maxminddb's Result.Prefix), which is just as valid a scope; for IPv4
-	// in a database without IPv4 data it is 0.
+	// matched, counted in the looked-up address's family (IPv4 /0-32, IPv6
+	// /0-128), so it can serve as the EDNS Client Subnet scope: every address
+	// in that network gets the same answer. Lookup unmaps ::ffff:a.b.c.d, so
+	// for a mapped address it is an IPv4 length (add 96 to scope an
+	// IPv6-family ECS option). For an address the database does not cover it
+	// is the length of the empty tree node the search stopped at (maxminddb's
+	// Result.Prefix; 10.0.0.1 gives 8 in the built-in database), which is
+	// just as valid a scope; for IPv4 in a database without IPv4 data it is 0.
 	Prefix int
 
 	ASN       uint32 // autonomous system number; 0 unknown or no ASN database
@@ -49,7 +51,8 @@ const builtinName = "built-in country database"
 
 // Resolver answers lookups from immutable database handles swapped
 // atomically when a file changes on disk (see Watch), so a lookup takes no
-// lock: it loads one pointer and reads.
+// lock: it loads one pointer and reads. Create one with Open; the zero value
+// knows nothing and answers every lookup with the zero Location.
 //
 // Database files are read into memory rather than memory-mapped. A reload can
 // then drop the old handle while lookups still use it (the garbage collector
@@ -128,7 +131,7 @@ func (r *Resolver) Lookup(ip netip.Addr) Location {
 		return loc
 	}
 	ip = ip.Unmap()
-	s := r.cur.Load()
+	s := r.snap()
 	if s.geo != nil {
 		s.geo.lookup(ip, &loc)
 	}
@@ -140,22 +143,32 @@ func (r *Resolver) Lookup(ip netip.Addr) Location {
 
 // HasASN reports whether an ASN database is configured, so a zone validator
 // can reject an ASN rule with "needs geoip.asn configured".
-func (r *Resolver) HasASN() bool { return r.cur.Load().asn != nil }
+func (r *Resolver) HasASN() bool { return r.snap().asn != nil }
 
 // HasSubdivisions reports whether the City/Country database gives
 // subdivisions (City databases do; Country ones and the built-in do not), so
 // a validator can reject subdivision codes that could never match.
 func (r *Resolver) HasSubdivisions() bool {
-	g := r.cur.Load().geo
+	g := r.snap().geo
 	return g != nil && g.subdivisions
 }
 
 // HasCoords reports whether the database gives coordinates (City databases),
 // which nearest-location rules need.
 func (r *Resolver) HasCoords() bool {
-	g := r.cur.Load().geo
+	g := r.snap().geo
 	return g != nil && g.coords
 }
+
+// snap returns the current snapshot; an empty one for a zero Resolver.
+func (r *Resolver) snap() *snapshot {
+	if s := r.cur.Load(); s != nil {
+		return s
+	}
+	return &emptySnapshot
+}
+
+var emptySnapshot snapshot
 
 // Close stops Watch and makes later lookups return the zero Location.
 // Lookups already running finish on the old data. It returns nil; closing
@@ -164,6 +177,6 @@ func (r *Resolver) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.closed = true
-	r.cur.Store(&snapshot{})
+	r.cur.Store(&emptySnapshot)
 	return nil
 }

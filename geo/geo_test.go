@@ -2,6 +2,7 @@ package geo
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io/fs"
 	"math/rand/v2"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/oschwald/geoip2-golang/v2"
 	"github.com/oschwald/maxminddb-golang/v2"
@@ -446,4 +448,18 @@ func mustOpenDatabase(t *testing.T, buf []byte) *database {
 		t.Fatal(err)
 	}
 	return db
+}
+
+func TestZeroResolver(t *testing.T) {
+	var r Resolver
+	if got := r.Lookup(netip.MustParseAddr("81.2.69.142")); got != (Location{}) {
+		t.Errorf("zero Resolver Lookup = %+v", got)
+	}
+	if r.HasASN() || r.HasSubdivisions() || r.HasCoords() {
+		t.Error("zero Resolver claims capabilities")
+	}
+	r.Watch(context.Background(), time.Millisecond, nil) // nothing to watch: returns
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
