@@ -43,6 +43,7 @@ export GOTOOLCHAIN=${GOTOOLCHAIN:-local}
 ZONE_FILE=$bench/zones/bench.example.zone
 Q_MIX=$bench/queries.txt
 Q_A=$bench/queries-a.txt
+Q_GEO=$bench/queries-geo-ecs.txt
 RESULTS_DIR=$bench/results
 
 log() { printf '%s\n' "bench: $*" >&2; }
@@ -366,6 +367,8 @@ cfg_smartdns() { # cfg_smartdns DIR PORT ZONEFILE ZONE [LOGLEVEL]
 	local dir=$1 port=$2 zf=$3 zone=$4 level=${5:-warn}
 	mkdir -p "$dir/zones"
 	cp "$zf" "$dir/zones/${zone%.}.zone"
+	# The dynamic-record zone for the geo-ecs mix (static mixes never touch it).
+	[[ $zone == bench.example. ]] && cp "$bench/zones/dyn.bench.example.yaml" "$dir/zones/"
 	cat >"$dir/smartdns.yaml" <<EOF
 listen: [127.0.0.1:$port]
 zones: zones
@@ -500,9 +503,11 @@ run_loadgen() {
 	LOADGEN_PID=""
 }
 
-# measure SERVER MIX PORT PID QFILE: one dnsperf run, appends a table row.
+# measure SERVER MIX PORT PID QFILE [DNSPERF FLAGS]: one dnsperf run,
+# appends a table row.
 measure() {
 	local server=$1 mix=$2 port=$3 pid=$4 qfile=$5 out=$tmp/dnsperf-$1-$2.txt
+	local DNSPERF_FLAGS="$DNSPERF_FLAGS ${6:-}"
 	if ((WARMUP > 0)); then
 		# shellcheck disable=SC2086
 		run_loadgen /dev/null taskset -c "$LOAD_CPU" dnsperf $DNSPERF_FLAGS -l "$WARMUP" -p "$port" -d "$qfile"
@@ -611,6 +616,10 @@ run_server() {
 		case $mix in
 		static-a) measure "$name" "$mix" "$port" "$pid" "$Q_A" ;;
 		static-mix) measure "$name" "$mix" "$port" "$pid" "$Q_MIX" ;;
+		# A geo-targeted dynamic answer, every query with an EDNS Client
+		# Subnet of 81.2.69.0/24 (GB, so the EU pool): option 8, family 1,
+		# source 24, scope 0, address 81.2.69.
+		geo-ecs) measure "$name" "$mix" "$port" "$pid" "$Q_GEO" "-E 8:00011800510245" ;;
 		esac
 	done
 	stop_server "$pid"
@@ -626,6 +635,8 @@ for s in "${servers[@]}"; do
 	port=$((port + 1))
 	if [[ $s == baremiekg ]]; then
 		run_server "$s" "$port" static-a
+	elif [[ $s == smartdns ]]; then
+		run_server "$s" "$port" static-a static-mix geo-ecs
 	else
 		run_server "$s" "$port" static-a static-mix
 	fi
@@ -782,6 +793,14 @@ ratio_lines() {
 				printf "| %s | %s | %.2f | %s |\n", m, n, s / p, c }'
 		done
 	done
+	s=${qps_of[smartdns/geo-ecs]:-}
+	p=${qps_of[smartdns/static-a]:-}
+	if [[ -n $s && -n $p && $p != 0 ]]; then
+		echo
+		echo "Dynamic answers: a geo-targeted dynamic record with ECS against a static A, same server, same run:"
+		awk -v s="$s" -v p="$p" -v su="${us_of[smartdns/geo-ecs]:-}" -v pu="${us_of[smartdns/static-a]:-}" 'BEGIN {
+			printf "geo-ecs qps / static-a qps = %.2f (bar: 0.70); CPU per query %s vs %s µs\n", s / p, su, pu }'
+	fi
 }
 
 cpu_model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || echo "?")

@@ -39,7 +39,7 @@ func (h *Handler) Snapshot() *zones.Snapshot { return h.snap.Load() }
 // answer holds the state of one response being built.
 type answer struct {
 	w          msgWriter
-	r          *request
+	r          request
 	h          *Handler
 	from       netip.Addr // the query's source address
 	snap       *zones.Snapshot
@@ -79,13 +79,16 @@ func (h *Handler) ServeDNS(pkt, out []byte, tcp bool) []byte {
 // returns the response, a slice of out, or nil when the packet deserves no
 // answer.
 func (h *Handler) Serve(pkt, out []byte, from netip.Addr, tcp bool) []byte {
-	var r request
+	// The request lives inside the answer, by value: a pointer to it in
+	// the answer would send it to the heap (escape analysis does not tell
+	// one field of the answer from another).
+	var a answer
+	r := &a.r
 	st := r.parse(pkt)
 	if st == parseDrop {
 		return nil
 	}
-	var a answer
-	a.r, a.tcp, a.h, a.from = &r, tcp, h, from
+	a.tcp, a.h, a.from = tcp, h, from
 	if r.ecsBad && !h.NoECS && st == parseOK {
 		st = parseFormErr // RFC 7871 §7.1.1
 	}
@@ -133,7 +136,7 @@ func (h *Handler) maxUDP() int {
 
 // answerQuestion fills the sections for a well-formed QUERY.
 func (a *answer) answerQuestion() {
-	r := a.r
+	r := &a.r
 	switch {
 	case r.qclass != classINET && r.qclass != classANY:
 		a.rcode = rcodeRefused
@@ -320,7 +323,7 @@ func (a *answer) addDynamic(owner string, s *zones.RRset) []byte {
 // one (and ECS is on), else the query's source address (RFC 7871 §7.1.2:
 // a SOURCE PREFIX-LENGTH of 0 means the same).
 func (a *answer) client() pool.Client {
-	r := a.r
+	r := &a.r
 	if a.ecs && r.ecsSource > 0 {
 		if r.ecsFamily == 1 {
 			return pool.Client{Addr: netip.AddrFrom4([4]byte(r.ecsAddr[:4])), Bits: int(r.ecsSource)}
@@ -408,7 +411,7 @@ func (a *answer) extraSeen(i, j int) bool {
 
 // writeQuestion copies the question as the client sent it.
 func (a *answer) writeQuestion() {
-	r := a.r
+	r := &a.r
 	a.w.off = headerLen
 	q := r.qname
 	n := copy(a.w.buf[headerLen:], q)
@@ -422,7 +425,7 @@ func (a *answer) writeQuestion() {
 // length. (It returns a length, not a slice, so that the request does not
 // escape to the heap through the result.)
 func (a *answer) finish(maxUDP int) int {
-	r := a.r
+	r := &a.r
 	w := &a.w
 	if w.off < headerLen { // no question written yet (errors)
 		w.off = headerLen
@@ -484,7 +487,10 @@ func (a *answer) finish(maxUDP int) int {
 			if r.ecsSource == 0 || a.rcode != rcodeSuccess && a.rcode != rcodeNXDomain {
 				scope = 0
 			}
-			e[7] = byte(scope)
+			if scope > 0 && r.ecsFamily == 2 && netip.AddrFrom16(r.ecsAddr).Is4In6() {
+				scope += 96 // decided on the IPv4 address; say it in the option's family
+			}
+			e[7] = byte(min(scope, 128))
 			copy(e[8:n], r.ecsAddr[:n-8])
 			w.off += n
 		}
