@@ -152,6 +152,8 @@ func compileOptions(cfg *config.Config) zones.CompileOptions {
 	sec := func(d time.Duration) uint32 { return uint32(d / time.Second) }
 	return zones.CompileOptions{
 		Nameservers: cfg.Nameservers,
+		GeoASN:      cfg.GeoIP.ASN != "",
+		GeoCoords:   cfg.GeoIP.City != "",
 		SOA: zones.SOADefaults{
 			Mname: cfg.SOA.Mname, Rname: cfg.SOA.Rname,
 			TTL: sec(cfg.SOA.TTL), Refresh: sec(cfg.SOA.Refresh), Retry: sec(cfg.SOA.Retry),
