@@ -220,7 +220,10 @@ func (r *Record) Pick(c Client, loc Locator, h Health, a *Answer) {
 	case Sticky:
 		scope = max(scope, stickyBits(c.Addr))
 	case Closest:
-		if a.HasLocation && a.Location.HasCoords {
+		// The database network decides, with or without coordinates: a
+		// client without them gets a weighted answer that must not be
+		// cached for the clients of networks that have them.
+		if a.HasLocation {
 			scope = max(scope, a.Location.Prefix)
 		}
 	}
@@ -249,10 +252,13 @@ func (r *Record) Pick(c Client, loc Locator, h Health, a *Answer) {
 // matchRule tests one rule, widening scope by what the test depended on.
 func matchRule(ru *Rule, c Client, a *Answer, scope *int) bool {
 	for _, p := range ru.Subnets {
+		if p.Addr().Is4() != c.Addr.Is4() {
+			continue // another family: never matches, whatever the client's bits
+		}
 		// Membership in p is the same for every address of the client's
 		// /p.Bits() network, so the decision holds over that prefix.
 		*scope = max(*scope, p.Bits())
-		if p.Addr().Is4() == c.Addr.Is4() && p.Contains(c.Addr) {
+		if p.Contains(c.Addr) {
 			return true
 		}
 	}

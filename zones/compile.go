@@ -15,6 +15,12 @@ type CompileOptions struct {
 	// zone has no apex NS of its own; the first is the synthesized mname.
 	Nameservers []string
 	SOA         SOADefaults
+	// GeoASN is true when an ASN database is configured (geoip.asn):
+	// dynamic rules with `asns:` need one.
+	GeoASN bool
+	// GeoCoords is true when a City database is configured (geoip.city):
+	// the `closest` policy needs client coordinates.
+	GeoCoords bool
 }
 
 // SOADefaults are the fields of a synthesized SOA (times in seconds).
@@ -76,6 +82,9 @@ func Compile(origin, file string, recs []Record, opt CompileOptions) (*Zone, Pro
 		if r.Type == dns.TypeSOA && name != apex {
 			probs.Add(r.Pos, "SOA at %s: an SOA is only allowed at the zone apex", r.Name)
 			continue
+		}
+		if r.Dynamic != nil && !r.TTLSet {
+			r.TTL = DynamicTTL // the backup values too
 		}
 		set := RRset{Type: r.Type, TTL: r.TTL}
 		for _, rr := range r.RRs {

@@ -578,12 +578,13 @@ func (o *octo) record(rel string, info *octoName, m *yaml.Node, s *octoSrc, at P
 
 	// octodns: {ignored: true} means octoDNS itself skips the record.
 	var octodns *yaml.Node
+	var octodnsFile string
 	if p, ok := keys["octodns"]; ok {
 		n, ns, ok := o.resolve(p.v, p.s)
 		if ok {
 			switch {
 			case n.Kind == yaml.MappingNode:
-				octodns = n
+				octodns, octodnsFile = n, ns.file
 				for _, q := range o.mapping(n, ns, "octodns", true) {
 					if q.k.Value != "ignored" {
 						continue
@@ -661,7 +662,7 @@ func (o *octo) record(rel string, info *octoName, m *yaml.Node, s *octoSrc, at P
 	}
 	info.types = append(info.types, octoSeen{typ: typ, pos: at})
 
-	rec := Record{Name: o.absName(rel), Type: spec.rrtype, TTL: octoDefaultTTL, Pos: at, Octodns: octodns}
+	rec := Record{Name: o.absName(rel), Type: spec.rrtype, TTL: octoDefaultTTL, Pos: at, Octodns: octodns, OctodnsFile: octodnsFile}
 	good := true
 
 	if p, ok := keys["ttl"]; ok {
@@ -673,6 +674,7 @@ func (o *octo) record(rel string, info *octoName, m *yaml.Node, s *octoSrc, at P
 			good = false
 		} else {
 			rec.TTL = uint32(v)
+			rec.TTLSet = true
 		}
 	}
 
@@ -685,7 +687,7 @@ func (o *octo) record(rel string, info *octoName, m *yaml.Node, s *octoSrc, at P
 			o.probs.Add(o.pos(n, ns), `"dynamic" must be a mapping with "pools" and "rules", got %s`, octoDescribe(n))
 			good = false
 		default:
-			rec.Dynamic = n
+			rec.Dynamic, rec.DynamicFile = n, ns.file
 		}
 	}
 

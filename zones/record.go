@@ -20,17 +20,23 @@ type Record struct {
 	// Type is a dns.TypeX constant, or TypeALIAS.
 	Type uint16
 	TTL  uint32
+	// TTLSet is true when the file gave the TTL (octoDNS `ttl:`); false
+	// when TTL holds the reader's default. Dynamic records default to 60 s
+	// instead (see compileDynamic).
+	TTLSet bool
 	// RRs are the values, each with its header filled in (Name, Rrtype,
 	// Class IN, Ttl). Empty for ALIAS.
 	RRs []dns.RR
 	// Target is the ALIAS target (fully qualified, lower case).
 	Target string
 	// Dynamic is the record's octoDNS `dynamic:` block, kept for the pool
-	// compiler. Until dynamic answers exist, the record serves RRs (its
-	// backup values).
+	// compiler (compileDynamic); RRs are then the backup values.
 	Dynamic *yaml.Node
 	// Octodns is the record's `octodns:` block, if any.
 	Octodns *yaml.Node
+	// DynamicFile and OctodnsFile name the files those blocks are in: the
+	// record's own file, or the file an !include brought them from.
+	DynamicFile, OctodnsFile string
 	// Pos is where the record starts in its file.
 	Pos Pos
 }

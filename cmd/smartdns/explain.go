@@ -156,7 +156,8 @@ func explain(w io.Writer, snap *zones.Snapshot, loc pool.Locator, c pool.Client,
 		case !r.Tried:
 			mark = "  (not tried)"
 		}
-		fmt.Fprintf(w, "rule %d:  %s -> pool %s %s", r.Index, r.Match, r.Pool, mark)
+		// Numbered from 1, as the zone's problems number rules.
+		fmt.Fprintf(w, "rule %d:  %s -> pool %s %s", r.Index+1, r.Match, r.Pool, mark)
 		if r.Why != "" {
 			fmt.Fprintf(w, " %s", r.Why)
 		}

@@ -262,6 +262,7 @@ type Answer struct {
 	EDNSFlags  string
 	UDPSize    int
 	EDNSVer    int
+	ECS        string // "; CLIENT-SUBNET: a/b/c" as "a/b/c" (address/source/scope); "" when absent
 	Transport  string // "UDP" or "TCP"
 	Size       int    // MSG SIZE rcvd
 	Raw        string
@@ -273,6 +274,7 @@ var (
 	ednsRE   = regexp.MustCompile(`; EDNS: version: (\d+), flags:([^;]*); udp: (\d+)`)
 	serverRE = regexp.MustCompile(`;; SERVER: .*\((UDP|TCP)\)`)
 	sizeRE   = regexp.MustCompile(`;; MSG SIZE\s+rcvd: (\d+)`)
+	ecsRE    = regexp.MustCompile(`(?m)^; CLIENT-SUBNET: (\S+)`)
 )
 
 // ParseDig parses the output of one dig query.
@@ -293,6 +295,9 @@ func ParseDig(out string) (*Answer, error) {
 		a.EDNSVer, _ = strconv.Atoi(m[1])
 		a.EDNSFlags = strings.TrimSpace(m[2])
 		a.UDPSize, _ = strconv.Atoi(m[3])
+	}
+	if m := ecsRE.FindStringSubmatch(out); m != nil {
+		a.ECS = m[1]
 	}
 	if m := serverRE.FindStringSubmatch(out); m != nil {
 		a.Transport = m[1]
