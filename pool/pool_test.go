@@ -184,6 +184,7 @@ func TestScope(t *testing.T) {
 		{"geo match", mk(Rule{Pool: 1, Geos: []geo.Code{gb}}, Rule{Pool: 0}), client, london, 0, 18},
 		{"geo miss", mk(Rule{Pool: 1, Geos: []geo.Code{gb}}, Rule{Pool: 0}), client, paris, 1, 20},
 		{"subnet miss then geo", mk(Rule{Pool: 1, Subnets: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/26")}}, Rule{Pool: 1, Geos: []geo.Code{gb}}, Rule{Pool: 0}), client, london, 1, 26},
+		{"subnet of the other family does not widen", mk(Rule{Pool: 1, Subnets: []netip.Prefix{netip.MustParsePrefix("2001:db8::/48")}}, Rule{Pool: 0}), client, london, 1, 0},
 		{"capped at the address length", mk(Rule{Pool: 1, Subnets: []netip.Prefix{netip.MustParsePrefix("198.51.100.7/32")}}, Rule{Pool: 0}), client, london, 0, 32},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -210,6 +211,21 @@ func TestClosest(t *testing.T) {
 	r.Pick(client, fixedGeo{Lat: 37.5, Lon: 127.0, HasCoords: true, Prefix: 20}, nil, &a) // Seoul
 	if a.Values[0].Text != "192.0.2.3" {
 		t.Fatalf("closest to Seoul: %s", a.Values[0].Text)
+	}
+}
+
+// A client whose location has no coordinates still gets the database
+// network as scope under closest: its weighted answer must not be cached
+// for the clients of networks that do have coordinates.
+func TestClosestWithoutCoordinatesKeepsScope(t *testing.T) {
+	vals := values(1, 1)
+	vals[0].Lat, vals[0].Lon, vals[0].HasLocation = 50.1, 8.7, true
+	vals[1].Lat, vals[1].Lon, vals[1].HasLocation = 38.9, -77.0, true
+	r := catchAll(&Record{Policy: Closest, Pools: []Pool{{Name: "p", Values: vals, Fallback: -1}}})
+	var a Answer
+	r.Pick(client, fixedGeo{Continent: "EU", Prefix: 24}, nil, &a)
+	if a.N != 1 || a.Scope != 24 {
+		t.Fatalf("closest without coordinates: %d values, scope %d; want 1 value, scope 24", a.N, a.Scope)
 	}
 }
 
