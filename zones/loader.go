@@ -111,6 +111,106 @@ func ParseBytes(path, origin string, data []byte) ([]Record, Problems) {
 	return ParseOctoDNS(path, origin, data)
 }
 
+// zoneEntry maps an entry of the zones folder to its zone: a file
+// "<zone>.yaml", "<zone>.yml" or "<zone>.zone", or a folder "<zone>." in
+// octoDNS's split form (one YAML file per record, or per group of them).
+func zoneEntry(name string, isDir bool) (string, bool) {
+	if !isDir {
+		return ZoneFile(name)
+	}
+	if !strings.HasSuffix(name, ".") || strings.HasPrefix(name, ".") || len(name) < 2 {
+		return "", false
+	}
+	return strings.ToLower(name), true
+}
+
+// splitFiles lists the YAML files of a split zone folder, sorted.
+func splitFiles(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if !e.IsDir() && (strings.HasSuffix(e.Name(), ".yaml") || strings.HasSuffix(e.Name(), ".yml")) {
+			out = append(out, filepath.Join(dir, e.Name()))
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// sourceStat summarises a zone source for change detection: for a file
+// its modification time and size; for a split folder the newest time and
+// a size that changes when any file's size or the set of files does.
+func sourceStat(path string, isDir bool) (time.Time, int64, error) {
+	if !isDir {
+		st, err := os.Stat(path)
+		if err != nil {
+			return time.Time{}, 0, err
+		}
+		return st.ModTime(), st.Size(), nil
+	}
+	files, err := splitFiles(path)
+	if err != nil {
+		return time.Time{}, 0, err
+	}
+	var newest time.Time
+	var size int64
+	for i, f := range files {
+		st, err := os.Stat(f)
+		if err != nil {
+			return time.Time{}, 0, err
+		}
+		if st.ModTime().After(newest) {
+			newest = st.ModTime()
+		}
+		size += st.Size()*int64(len(files)+1) + int64(i)
+	}
+	if st, err := os.Stat(path); err == nil && st.ModTime().After(newest) {
+		newest = st.ModTime() // a file added or removed
+	}
+	return newest, size, nil
+}
+
+// readSource reads and parses a zone file, or every file of a split zone
+// folder. ok is false when a file changed while it was read.
+func readSource(path, origin string, isDir bool) ([]Record, Problems, bool) {
+	files := []string{path}
+	if isDir {
+		var err error
+		if files, err = splitFiles(path); err != nil {
+			return nil, Problems{{Pos: Pos{File: path}, Msg: err.Error()}}, true
+		}
+		if len(files) == 0 {
+			return nil, Problems{{Pos: Pos{File: path}, Msg: "the split zone folder has no .yaml files; refusing it"}}, true
+		}
+	}
+	var recs []Record
+	var probs Problems
+	for _, f := range files {
+		st, err := os.Stat(f)
+		if err != nil {
+			return nil, nil, false
+		}
+		data, ok := readStable(f, st)
+		if !ok {
+			return nil, nil, false
+		}
+		if len(data) == 0 {
+			// Most often a file caught between truncation and write by an
+			// editor or deploy that rewrites in place; never wipe a zone
+			// for it. An empty zone is written "---" (YAML) or as SOA+NS.
+			probs.Add(Pos{File: f, Line: 1, Col: 1}, "the zone file is empty; refusing it (write \"---\" for a YAML zone with no records)")
+			continue
+		}
+		r, p := ParseBytes(f, origin, data)
+		recs = append(recs, r...)
+		probs = append(probs, p...)
+	}
+	return recs, probs, true
+}
+
 // readStable reads a file and confirms that it did not change while it
 // was read (same size as stat'ed before, same modification time and size
 // after), so that a file being rewritten in place is never loaded half
@@ -154,38 +254,33 @@ func (l *Loader) Load(force bool) (*Snapshot, LoadReport) {
 	byOrigin := map[string]string{}
 	var names []string
 	for _, e := range entries {
-		if e.IsDir() {
-			continue
+		if _, ok := zoneEntry(e.Name(), e.IsDir()); ok {
+			names = append(names, e.Name())
 		}
-		origin, ok := ZoneFile(e.Name())
-		if !ok {
-			continue
-		}
-		names = append(names, e.Name())
-		_ = origin
 	}
 	sort.Strings(names)
 	changed := false
 	for _, name := range names {
-		origin, _ := ZoneFile(name)
 		path := filepath.Join(l.Dir, name)
+		isDir := strings.HasSuffix(name, ".") // an octoDNS split zone
+		origin, _ := zoneEntry(name, isDir)
 		if prev, dup := byOrigin[origin]; dup {
 			rep.Zones = append(rep.Zones, ZoneReport{File: path, Origin: origin, Problems: Problems{{Pos: Pos{File: path}, Msg: fmt.Sprintf("zone %s is also defined by %s; remove one of the files", origin, prev)}}})
 			continue
 		}
 		byOrigin[origin] = path
 		seen[path] = true
-		st, err := os.Stat(path)
+		mtime, size, err := sourceStat(path, isDir)
 		if err != nil {
 			continue
 		}
 		fsState := l.files[path]
 		if fsState != nil && !force {
-			if st.ModTime().Equal(fsState.modTime) && st.Size() == fsState.size {
+			if mtime.Equal(fsState.modTime) && size == fsState.size {
 				continue
 			}
-			settled := st.ModTime().Equal(fsState.seenTime) && st.Size() == fsState.seenSize
-			fsState.seenTime, fsState.seenSize = st.ModTime(), st.Size()
+			settled := mtime.Equal(fsState.seenTime) && size == fsState.seenSize
+			fsState.seenTime, fsState.seenSize = mtime, size
 			if !settled {
 				continue // changed since the last scan: may still be being written
 			}
@@ -194,24 +289,14 @@ func (l *Loader) Load(force bool) (*Snapshot, LoadReport) {
 			fsState = &fileState{origin: origin}
 			l.files[path] = fsState
 		}
-		fsState.seenTime, fsState.seenSize = st.ModTime(), st.Size()
-		data, ok := readStable(path, st)
+		fsState.seenTime, fsState.seenSize = mtime, size
+		recs, probs, ok := readSource(path, origin, isDir)
 		if !ok {
 			// Written to while we read it: try again at the next scan.
 			fsState.seenTime = time.Time{}
 			continue
 		}
-		fsState.modTime, fsState.size = st.ModTime(), st.Size()
-		var recs []Record
-		var probs Problems
-		if len(data) == 0 {
-			// Most often a file caught between truncation and write by an
-			// editor or deploy that rewrites in place; never wipe a zone
-			// for it. An empty zone is written "---" (YAML) or as SOA+NS.
-			probs.Add(Pos{File: path, Line: 1, Col: 1}, "the zone file is empty; refusing it (write \"---\" for a YAML zone with no records)")
-		} else {
-			recs, probs = ParseBytes(path, origin, data)
-		}
+		fsState.modTime, fsState.size = mtime, size
 		var z *Zone
 		if !probs.HasErrors() {
 			var cprobs Problems
@@ -358,6 +443,9 @@ func (l *Loader) scanOther() map[string]time.Time {
 		}
 		if _, isZone := ZoneFile(d.Name()); isZone && filepath.Dir(path) == filepath.Clean(l.Dir) {
 			return nil
+		}
+		if parent := filepath.Dir(path); filepath.Dir(parent) == filepath.Clean(l.Dir) && strings.HasSuffix(parent, ".") {
+			return nil // a file of a split zone: that zone's own change detection sees it
 		}
 		if info, err := d.Info(); err == nil {
 			out[path] = info.ModTime()
