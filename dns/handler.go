@@ -309,8 +309,9 @@ func (a *answer) addDynamic(owner string, s *zones.RRset) []byte {
 	if pick.N == 0 {
 		return nil
 	}
+	ttl := s.Dynamic.TTLCap(a.h.Health)
 	for i := 0; i < pick.N; i++ {
-		if !a.w.writeRR(owner, s.Type, s.TTL, pick.Values[i].Rdata) {
+		if !a.w.writeRR(owner, s.Type, ttl, pick.Values[i].Rdata) {
 			a.tc = true
 			return nil
 		}

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/netip"
+	"time"
 
 	"github.com/smartdns/smartdns/geo"
 )
@@ -72,9 +73,12 @@ type Value struct {
 	Rdata  []byte
 	Weight uint32 // 1..100
 	Status Status
-	// Member is the value's index in the snapshot-wide member table that
-	// health (and later load) are published in; -1 when it has none.
+	// Member is the value's id in the Members registry that health (and
+	// later load) are published under; -1 when it is not probed.
 	Member int
+	// Check is how the value is probed; nil when it is not (status up or
+	// down, or probing off).
+	Check *Check
 	// Lat and Lon locate the value for the closest policy.
 	Lat, Lon    float64
 	HasLocation bool
@@ -115,6 +119,15 @@ type Record struct {
 	Answers   int // values per answer, 1..MaxAnswers
 	Policy    Policy
 	Exhausted Exhausted
+
+	// probed lists the record's probed values (member and probe interval
+	// in seconds), for the TTL cap while one is down.
+	probed []probedMember
+}
+
+type probedMember struct {
+	member   int
+	interval uint32
 }
 
 // Prepare fills derived fields once the record is built; zones calls it
@@ -126,12 +139,34 @@ func (r *Record) Prepare() {
 	if r.Answers > MaxAnswers {
 		r.Answers = MaxAnswers
 	}
+	r.probed = nil
+	seen := map[int]bool{}
 	for p := range r.Pools {
 		for i := range r.Pools[p].Values {
 			v := &r.Pools[p].Values[i]
 			v.key = hashString(v.Text)
+			if v.Member >= 0 && v.Check != nil && v.Status == Obey && !seen[v.Member] {
+				seen[v.Member] = true
+				r.probed = append(r.probed, probedMember{v.Member, uint32(max(1, v.Check.Interval/time.Second))})
+			}
 		}
 	}
+}
+
+// TTLCap returns the TTL an answer of this record may carry: the record's
+// own, or, while any value it could answer is down, no more than that
+// value's probe interval, so resolvers come back soon after a recovery.
+func (r *Record) TTLCap(h Health) uint32 {
+	ttl := r.TTL
+	if h == nil {
+		return ttl
+	}
+	for _, m := range r.probed {
+		if !h.Up(m.member) && m.interval < ttl {
+			ttl = m.interval
+		}
+	}
+	return ttl
 }
 
 // needsGeo reports whether answering needs the client's location.

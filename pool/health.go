@@ -1,0 +1,127 @@
+package pool
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Check says how a value is health-checked: octoDNS's `octodns.healthcheck`
+// and smartdns's `octodns.smartdns.healthcheck` resolved for one value.
+// Values with equal checks share one prober (Key).
+type Check struct {
+	Protocol string // HTTP, HTTPS, TCP, ICMP or DNS
+	// Address is the value probed: an IP address (A/AAAA values) or a
+	// host name (CNAME values, resolved by the prober).
+	Address string
+	Port    int
+	// Host is the HTTP Host header and TLS SNI (HTTPS); "" sends the
+	// address itself (octoDNS `host: null`).
+	Host         string
+	Path         string
+	Interval     time.Duration
+	Timeout      time.Duration
+	Rise, Fall   int
+	ExpectStatus []int
+	ExpectBody   string
+	TLSVerify    bool
+	Headers      map[string]string
+	// DNSName and DNSType are what a DNS probe asks for.
+	DNSName string
+	DNSType uint16
+}
+
+// Key identifies the check: two values whose checks have the same key are
+// one target, probed once.
+func (c *Check) Key() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s|%s|%d|%s|%s|%s|%s|%d|%d|%v|%q|%v|%s|%d", c.Protocol, c.Address, c.Port, c.Host, c.Path,
+		c.Interval, c.Timeout, c.Rise, c.Fall, c.ExpectStatus, c.ExpectBody, c.TLSVerify, c.DNSName, c.DNSType)
+	keys := make([]string, 0, len(c.Headers))
+	for k := range c.Headers {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "|%s=%s", k, c.Headers[k])
+	}
+	return b.String()
+}
+
+// State is a member's health.
+type State uint8
+
+const (
+	// Unknown: no result yet. It counts as up, so that a new or restarted
+	// server answers with every value rather than with none; the first
+	// probe of a new target runs at once.
+	Unknown State = iota
+	// Healthy: the last `rise` checks succeeded (or it never went down).
+	Healthy
+	// Unhealthy: the last `fall` checks failed.
+	Unhealthy
+)
+
+func (s State) String() string { return [...]string{"unknown", "up", "down"}[s] }
+
+// Members gives every distinct Check a small integer id, stable for the
+// life of the process, so that compiled zones (which outlive reloads) and
+// the health table agree on who is who without sharing maps on the query
+// path. One Members is owned by the server and passed to the compiler.
+type Members struct {
+	mu     sync.Mutex
+	ids    map[string]int
+	checks []*Check
+}
+
+// ID returns the id of c's target, assigning one the first time.
+func (m *Members) ID(c *Check) int {
+	k := c.Key()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ids == nil {
+		m.ids = map[string]int{}
+	}
+	if id, ok := m.ids[k]; ok {
+		return id
+	}
+	id := len(m.checks)
+	m.ids[k] = id
+	m.checks = append(m.checks, c)
+	return id
+}
+
+// Check returns the check of member id.
+func (m *Members) Check(id int) *Check {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if id < 0 || id >= len(m.checks) {
+		return nil
+	}
+	return m.checks[id]
+}
+
+// HealthTable publishes member states for the query path: an immutable
+// slice swapped atomically by the probers, read with one atomic load.
+// The zero value counts every member up.
+type HealthTable struct {
+	cur atomic.Pointer[[]State]
+}
+
+// Publish replaces the table (states indexed by member id).
+func (t *HealthTable) Publish(states []State) { t.cur.Store(&states) }
+
+// State returns a member's state.
+func (t *HealthTable) State(member int) State {
+	p := t.cur.Load()
+	if p == nil || member < 0 || member >= len(*p) {
+		return Unknown
+	}
+	return (*p)[member]
+}
+
+// Up reports whether a member may be served: healthy or not yet known.
+func (t *HealthTable) Up(member int) bool { return t.State(member) != Unhealthy }
