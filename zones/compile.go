@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/miekg/dns"
+
+	"github.com/smartdns/smartdns/pool"
 )
 
 // CompileOptions carries the server-wide defaults a zone falls back on.
@@ -108,6 +110,7 @@ func Compile(origin, file string, recs []Record, opt CompileOptions) (*Zone, Pro
 			dyn, dprobs := compileDynamic(r, set.Data, opt)
 			probs = append(probs, dprobs...)
 			set.Dynamic = dyn
+			z.checks = appendChecks(z.checks, dyn)
 		}
 		if r.Type != dns.TypeSOA {
 			r.RRs = nil
@@ -194,6 +197,21 @@ func Compile(origin, file string, recs []Record, opt CompileOptions) (*Zone, Pro
 	z.link()
 	z.SetSerial(z.FileSerial)
 	return z, probs
+}
+
+// appendChecks adds the probed values' checks of a dynamic record.
+func appendChecks(out []*pool.Check, r *pool.Record) []*pool.Check {
+	if r == nil {
+		return out
+	}
+	for p := range r.Pools {
+		for _, v := range r.Pools[p].Values {
+			if v.Check != nil {
+				out = append(out, v.Check)
+			}
+		}
+	}
+	return out
 }
 
 // firstPos finds where a record of this name and type was first given.

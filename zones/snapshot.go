@@ -4,6 +4,8 @@ import (
 	"sort"
 
 	"github.com/miekg/dns"
+
+	"github.com/smartdns/smartdns/pool"
 )
 
 // Snapshot is the immutable set of zones being served. Queries read it
@@ -123,4 +125,23 @@ func (s *Snapshot) checkAlias(z *Zone) (string, bool) {
 		return "ALIAS target " + PresentName(apex.Alias) + " has no A or AAAA record", false
 	}
 	return "", true
+}
+
+// Checks returns the distinct health checks of every served zone: the
+// targets the probers must run for this snapshot.
+func (s *Snapshot) Checks() []*pool.Check {
+	if s == nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	var out []*pool.Check
+	for _, z := range s.Zones() {
+		for _, c := range z.checks {
+			if k := c.Key(); !seen[k] {
+				seen[k] = true
+				out = append(out, c)
+			}
+		}
+	}
+	return out
 }

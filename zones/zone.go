@@ -40,7 +40,8 @@ type Zone struct {
 	nodes      map[string]*Node
 	hasCuts    bool // a delegation or DNAME exists below the apex
 	apexLabels int
-	aliasPos   Pos // where the apex ALIAS was written
+	aliasPos   Pos           // where the apex ALIAS was written
+	checks     []*pool.Check // health checks of the zone's probed values
 	soa        dns.SOA
 }
 

@@ -42,10 +42,11 @@ type Config struct {
 	Workers    int    `yaml:"udp_workers"`
 	// ECS turns the EDNS Client Subnet option on (default) or off: with
 	// `ecs: false` dynamic answers go by the query's source address.
-	ECS   *bool  `yaml:"ecs"`
-	GeoIP GeoIP  `yaml:"geoip"`
-	Path  string `yaml:"-"` // the file this was read from
-	Dir   string `yaml:"-"` // its folder, against which relative paths resolve
+	ECS    *bool  `yaml:"ecs"`
+	GeoIP  GeoIP  `yaml:"geoip"`
+	Probes Probes `yaml:"probes"`
+	Path   string `yaml:"-"` // the file this was read from
+	Dir    string `yaml:"-"` // its folder, against which relative paths resolve
 }
 
 // SOA holds the fields used when a zone has no SOA of its own.
@@ -66,6 +67,18 @@ type GeoIP struct {
 	Country string `yaml:"country"`
 	ASN     string `yaml:"asn"`
 }
+
+// Probes controls the health checks of dynamic records' `obey` values.
+type Probes struct {
+	// Enabled turns probing on (default). Off, `obey` values count as up
+	// and nothing is probed (tests, and zones full of public addresses).
+	Enabled *bool `yaml:"enabled"`
+	// MaxInFlight bounds the checks running at once; 64 when zero.
+	MaxInFlight int `yaml:"max_in_flight"`
+}
+
+// ProbesEnabled reports whether values are health-checked.
+func (c *Config) ProbesEnabled() bool { return c.Probes.Enabled == nil || *c.Probes.Enabled }
 
 // ECSEnabled reports whether the EDNS Client Subnet option is honoured.
 func (c *Config) ECSEnabled() bool { return c.ECS == nil || *c.ECS }
@@ -209,6 +222,12 @@ func Parse(path string, data []byte) (*Config, zones.Problems) {
 	def(&c.Reload.Interval, DefaultReloadInterval)
 	if c.TCP.MaxConnections <= 0 {
 		c.TCP.MaxConnections = DefaultTCPMaxConns
+	}
+	if c.Probes.MaxInFlight < 0 {
+		probs.Add(pos("probes", "max_in_flight"), "probes.max_in_flight: %d must be positive", c.Probes.MaxInFlight)
+	}
+	if c.Probes.MaxInFlight == 0 {
+		c.Probes.MaxInFlight = 64
 	}
 	if c.MaxUDPSize == 0 {
 		c.MaxUDPSize = DefaultMaxUDPSize

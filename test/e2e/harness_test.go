@@ -76,6 +76,9 @@ type Options struct {
 	NoWait bool
 	// ReloadInterval is the zones folder scan interval; 200ms if empty.
 	ReloadInterval string
+	// Probes turns health probing on. It is off by default: fixtures hold
+	// public addresses that must never be probed from a test.
+	Probes bool
 }
 
 // Start writes a config and zones into a temp folder and starts smartdns
@@ -105,9 +108,11 @@ soa:
   rname: hostmaster.example.com.
 reload:
   interval: %s
+probes:
+  enabled: %t
 log:
   level: debug
-%s`, s.Port, o.ReloadInterval, o.Extra)
+%s`, s.Port, o.ReloadInterval, o.Probes, o.Extra)
 	if err := os.WriteFile(s.Config, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
