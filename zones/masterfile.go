@@ -1,6 +1,7 @@
 package zones
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -132,6 +133,12 @@ func (p *masterParser) parse(path string, data []byte) ([]Record, Problems) {
 	}
 	p.chain = append(p.chain, path)
 	p.chainAbs = append(p.chainAbs, abs)
+	// Size the record list and index for about one RRset per line: a big
+	// zone then never holds two copies of them while they grow.
+	if n := bytes.Count(data, []byte{'\n'}) + 1; len(p.recs) == 0 {
+		p.recs = make([]Record, 0, n)
+		p.index = make(map[mfKey]int, n)
+	}
 	p.file(&mfFile{path: path, origin: p.zone}, data)
 	return p.records(), p.finish()
 }
