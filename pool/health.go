@@ -46,7 +46,7 @@ func (c *Check) Key() string {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		fmt.Fprintf(&b, "|%s=%s", k, c.Headers[k])
+		fmt.Fprintf(&b, "|%q=%q", k, c.Headers[k])
 	}
 	return b.String()
 }

@@ -23,6 +23,19 @@ type CompileOptions struct {
 	// GeoCoords is true when a City database is configured (geoip.city):
 	// the `closest` policy needs client coordinates.
 	GeoCoords bool
+	// Members registers the health checks of dynamic records' probed
+	// values (those with status obey), each value getting its check's id.
+	// One registry is owned by the server and kept across reloads. nil
+	// turns probing off: no value gets a check (Member -1), and obey
+	// values count as up.
+	Members *pool.Members
+	// ProbeICMP says whether ICMP probes can run (nil: they can). When it
+	// returns an error, a record whose values would be probed with
+	// protocol ICMP is an error at its `protocol`, the message being the
+	// error's text, which should say what to change (as probes.CheckICMP's
+	// does: ping_group_range, or root). It is asked only when Members is
+	// set, once per such record: make it cheap (remember the answer).
+	ProbeICMP func() error
 }
 
 // SOADefaults are the fields of a synthesized SOA (times in seconds).

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"net/textproto"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/miekg/dns"
 	"gopkg.in/yaml.v3"
@@ -34,6 +36,8 @@ const (
 	dynValueKeys      = "value, weight, status"
 	dynRuleKeys       = "pool, geos, subnets, asns"
 	dynSmartdnsKeys   = "answers, policy, exhausted, locations, healthcheck"
+	dynHealthKeys     = "protocol, port, path, host"
+	dynSmartHCKeys    = "interval, timeout, rise, fall, expect_status, expect_body, tls_verify, headers, query_name, query_type"
 	dynMaxWeight      = 100
 	dynWorkPerNode    = 64
 	dynRuleCatchAll   = 3 // ordering class of a rule with no conditions
@@ -58,6 +62,7 @@ type dynComp struct {
 	policy  pool.Policy
 	exhaust pool.Exhausted
 	locs    map[string]dynLoc // value text -> location
+	hc      dynHealth
 }
 
 type dynPool struct {
@@ -119,6 +124,7 @@ func compileDynamic(r *Record, backup [][]byte, opt CompileOptions) (*pool.Recor
 		locs:    map[string]dynLoc{},
 	}
 	c.o.budget = octoWorkBase + dynWorkPerNode*(dynCountNodes(r.Dynamic, 0)+dynCountNodes(r.Octodns, 0))
+	c.hc = dynDefaultHealth(r.Name)
 	switch r.Type {
 	case dns.TypeA:
 		c.typ = "A"
@@ -139,6 +145,7 @@ func compileDynamic(r *Record, backup [][]byte, opt CompileOptions) (*pool.Recor
 	if r.Octodns != nil {
 		c.smartdns(r.Octodns, c.src(r.OctodnsFile))
 	}
+	c.checkHealth()
 	c.crossChecks()
 
 	probs := c.o.probs
@@ -233,6 +240,12 @@ func (c *dynComp) seq(n *yaml.Node, s *octoSrc, what string) ([]octoItem, *yaml.
 
 // keys reads a mapping's pairs, reporting keys not in known.
 func (c *dynComp) keys(m *yaml.Node, s *octoSrc, what, known string) map[string]octoKV {
+	return c.keysElse(m, s, what, known, nil)
+}
+
+// keysElse is keys, with elsewhere naming where keys that belong to
+// another mapping go, for a better message than "unknown key".
+func (c *dynComp) keysElse(m *yaml.Node, s *octoSrc, what, known string, elsewhere map[string]string) map[string]octoKV {
 	out := map[string]octoKV{}
 	list := strings.Split(known, ", ")
 	for _, p := range c.o.mapping(m, s, what, true) {
@@ -244,6 +257,10 @@ func (c *dynComp) keys(m *yaml.Node, s *octoSrc, what, known string) map[string]
 			}
 		}
 		if !ok {
+			if there, ok := elsewhere[p.k.Value]; ok {
+				c.add(c.o.pos(p.k, p.s), "%q goes under %s, not %s", p.k.Value, there, what)
+				continue
+			}
 			c.add(c.o.pos(p.k, p.s), "unknown key %q in %s (known: %s)", p.k.Value, what, known)
 			continue
 		}
@@ -799,17 +816,22 @@ func (c *dynComp) smartdns(n *yaml.Node, s *octoSrc) {
 	if n.Kind != yaml.MappingNode {
 		return // reported by the reader
 	}
+	var smartHC *octoKV
 	for _, p := range c.o.mapping(n, s, "octodns", false) {
+		if p.k.Value == "healthcheck" {
+			c.readHealthcheck(p)
+			continue
+		}
 		if p.k.Value != "smartdns" {
 			continue
 		}
 		m, ms, ok := c.o.resolve(p.v, p.s)
 		if !ok || octoIsNull(m) {
-			return
+			continue
 		}
 		if m.Kind != yaml.MappingNode {
 			c.add(c.o.pos(m, ms), `octodns "smartdns" must be a mapping (with %s), got %s`, dynSmartdnsKeys, octoDescribe(m))
-			return
+			continue
 		}
 		keys := c.keys(m, ms, "octodns.smartdns", dynSmartdnsKeys)
 		if q, ok := keys["answers"]; ok {
@@ -859,8 +881,14 @@ func (c *dynComp) smartdns(n *yaml.Node, s *octoSrc) {
 		if q, ok := keys["locations"]; ok {
 			c.readLocations(q)
 		}
-		// healthcheck: read by the health checker.
-		return
+		if q, ok := keys["healthcheck"]; ok {
+			smartHC = &q
+		}
+	}
+	// After octodns.healthcheck, whatever the order of the keys: what
+	// applies depends on the protocol.
+	if smartHC != nil {
+		c.readSmartHealthcheck(*smartHC)
 	}
 }
 
@@ -1026,6 +1054,7 @@ func (c *dynComp) build(backup [][]byte) *pool.Record {
 		for k, v := range pl.vals {
 			p.Values[k] = v.v
 			locate(&p.Values[k])
+			c.probe(&p.Values[k])
 		}
 		rec.Pools[i] = p
 	}
@@ -1050,4 +1079,524 @@ func (c *dynComp) build(backup [][]byte) *pool.Record {
 	}
 	rec.Prepare()
 	return rec
+}
+
+// Health checks. What is probed is every value with status obey of every
+// pool (the record's own values, the backup, never are), as octoDNS's
+// providers do, with the record's `octodns.healthcheck` (octoDNS's keys and
+// defaults) and `octodns.smartdns.healthcheck` (smartdns's).
+
+// Defaults of octodns.smartdns.healthcheck.
+const (
+	dynHCInterval    = 10 * time.Second
+	dynHCTimeout     = 2 * time.Second
+	dynHCRise        = 2
+	dynHCFall        = 3
+	dynHCMinInterval = time.Second
+	dynHCMaxInterval = time.Hour
+	dynHCMaxCount    = 100 // rise and fall
+	dynProtocols     = "HTTP, HTTPS, TCP, ICMP or DNS"
+	dynOctoHC        = "octodns.healthcheck"
+	dynSmartHC       = "octodns.smartdns.healthcheck"
+)
+
+// dynHealth is a record's health-check settings, defaults filled in.
+type dynHealth struct {
+	protocol     string // HTTP, HTTPS, TCP, ICMP or DNS
+	port         int    // 0: the protocol's default
+	path         string
+	host         string // "" with the default
+	hostValue    bool   // `host: null` (or ""): the value itself
+	interval     time.Duration
+	timeout      time.Duration
+	rise, fall   int
+	expectStatus []int
+	expectBody   string
+	tlsVerify    bool
+	headers      map[string]string
+	queryName    string // fully qualified, with the trailing dot
+	queryType    uint16
+
+	keys     map[string]Pos // keys given, at the key
+	vals     map[string]Pos // valid values given, at the value
+	protoBad bool           // protocol given but not valid (reported)
+}
+
+func dynDefaultHealth(name string) dynHealth {
+	return dynHealth{
+		protocol:     "HTTPS",
+		path:         "/_dns",
+		host:         strings.ToLower(strings.TrimSuffix(name, ".")), // octoDNS: fqdn[:-1]
+		interval:     dynHCInterval,
+		timeout:      dynHCTimeout,
+		rise:         dynHCRise,
+		fall:         dynHCFall,
+		expectStatus: []int{200},
+		tlsVerify:    true,
+		queryName:    strings.ToLower(dns.Fqdn(name)),
+		queryType:    dns.TypeA,
+		keys:         map[string]Pos{},
+		vals:         map[string]Pos{},
+	}
+}
+
+// Keys written under the wrong one of the two mappings.
+var (
+	dynHCOctoKeys  = map[string]string{"protocol": dynOctoHC, "port": dynOctoHC, "path": dynOctoHC, "host": dynOctoHC}
+	dynHCSmartKeys = func() map[string]string {
+		m := map[string]string{}
+		for _, k := range strings.Split(dynSmartHCKeys, ", ") {
+			m[k] = dynSmartHC
+		}
+		return m
+	}()
+)
+
+// hcMapping resolves a healthcheck mapping and reads its keys; nil when it
+// is null or not a mapping (reported).
+func (c *dynComp) hcMapping(p octoKV, what, known string, elsewhere map[string]string) map[string]octoKV {
+	m, ms, ok := c.o.resolve(p.v, p.s)
+	if !ok || octoIsNull(m) {
+		return nil
+	}
+	if m.Kind != yaml.MappingNode {
+		c.add(c.o.pos(m, ms), "%s must be a mapping (with %s), got %s", what, known, octoDescribe(m))
+		return nil
+	}
+	keys := c.keysElse(m, ms, what, known, elsewhere)
+	for k, q := range keys {
+		c.hc.keys[k] = c.o.pos(q.k, q.s)
+	}
+	return keys
+}
+
+// hcValue resolves the value of key k, nil when absent or broken.
+func (c *dynComp) hcValue(keys map[string]octoKV, k string) (*yaml.Node, Pos) {
+	q, ok := keys[k]
+	if !ok {
+		return nil, Pos{}
+	}
+	v, vs, ok := c.o.resolve(q.v, q.s)
+	if !ok {
+		return nil, Pos{}
+	}
+	return v, c.o.pos(v, vs)
+}
+
+// readHealthcheck reads octoDNS's `octodns.healthcheck`.
+func (c *dynComp) readHealthcheck(p octoKV) {
+	keys := c.hcMapping(p, dynOctoHC, dynHealthKeys, dynHCSmartKeys)
+	h := &c.hc
+	if _, ok := keys["protocol"]; ok {
+		h.protoBad = true
+	}
+	if v, at := c.hcValue(keys, "protocol"); v != nil {
+		switch w := dynWord(v); w {
+		case "HTTP", "HTTPS", "TCP", "ICMP", "DNS":
+			h.protocol, h.vals["protocol"] = w, at
+			h.protoBad = false
+		case "UDP":
+			c.add(at, "%s protocol UDP is not supported by smartdns: a UDP port that answers nothing looks the same up or down (use DNS to check a DNS server)", dynOctoHC)
+		default:
+			hint := ""
+			switch up := strings.ToUpper(w); up {
+			case "HTTP", "HTTPS", "TCP", "ICMP", "DNS":
+				hint = fmt.Sprintf(" (protocols are upper case: %s)", up)
+			}
+			c.add(at, "%s protocol must be %s, got %s%s", dynOctoHC, dynProtocols, octoDescribe(v), hint)
+		}
+	}
+	if v, at := c.hcValue(keys, "port"); v != nil {
+		if x, ok := octoYamlInt(v); ok && x >= 1 && x <= 65535 {
+			h.port, h.vals["port"] = int(x), at
+		} else {
+			c.add(at, "%s port must be an integer 1..65535, got %s", dynOctoHC, octoDescribe(v))
+		}
+	}
+	if v, at := c.hcValue(keys, "path"); v != nil {
+		w := dynWord(v)
+		switch {
+		case !strings.HasPrefix(w, "/"):
+			c.add(at, "%s path must start with /, got %s", dynOctoHC, octoDescribe(v))
+		case strings.IndexFunc(w, dynBadURLRune) >= 0:
+			c.add(at, "%s path must not hold spaces or control characters (write a space as %%20), got %s", dynOctoHC, octoDescribe(v))
+		default:
+			h.path, h.vals["path"] = w, at
+		}
+	}
+	if v, at := c.hcValue(keys, "host"); v != nil {
+		// octoDNS: `healthcheck.get('host', fqdn) or value`: null and ""
+		// both mean the value itself.
+		switch w := dynWord(v); {
+		case octoIsNull(v) || (v.Kind == yaml.ScalarNode && w == ""):
+			h.host, h.hostValue, h.vals["host"] = "", true, at
+		case v.Kind != yaml.ScalarNode || !dynValidHost(w):
+			c.add(at, "%s host must be a host name such as www.example.com (or null for the value itself), got %s", dynOctoHC, octoDescribe(v))
+		default:
+			h.host, h.vals["host"] = w, at
+		}
+	}
+}
+
+// readSmartHealthcheck reads smartdns's `octodns.smartdns.healthcheck`.
+func (c *dynComp) readSmartHealthcheck(p octoKV) {
+	keys := c.hcMapping(p, dynSmartHC, dynSmartHCKeys, dynHCOctoKeys)
+	h := &c.hc
+	for _, k := range []string{"interval", "timeout"} {
+		v, at := c.hcValue(keys, k)
+		if v == nil {
+			continue
+		}
+		d, err := time.ParseDuration(dynWord(v))
+		switch {
+		case v.Kind != yaml.ScalarNode || err != nil || d <= 0:
+			c.add(at, "%s %s must be a duration such as 10s or 500ms, got %s", dynSmartHC, k, octoDescribe(v))
+		case k == "interval" && (d < dynHCMinInterval || d > dynHCMaxInterval):
+			c.add(at, "%s interval must be 1s..1h, got %s", dynSmartHC, octoDescribe(v))
+		case k == "interval":
+			h.interval, h.vals[k] = d, at
+		default:
+			h.timeout, h.vals[k] = d, at
+		}
+	}
+	for _, k := range []string{"rise", "fall"} {
+		v, at := c.hcValue(keys, k)
+		if v == nil {
+			continue
+		}
+		x, ok := octoYamlInt(v)
+		if !ok || x < 1 || x > dynHCMaxCount {
+			c.add(at, "%s %s must be an integer 1..%d, got %s", dynSmartHC, k, dynHCMaxCount, octoDescribe(v))
+			continue
+		}
+		if k == "rise" {
+			h.rise = int(x)
+		} else {
+			h.fall = int(x)
+		}
+		h.vals[k] = at
+	}
+	if q, ok := keys["expect_status"]; ok {
+		c.readExpectStatus(q)
+	}
+	if v, at := c.hcValue(keys, "expect_body"); v != nil {
+		switch {
+		case octoIsNull(v):
+			h.expectBody, h.vals["expect_body"] = "", at
+		case v.Kind != yaml.ScalarNode:
+			c.add(at, "%s expect_body must be a string, got %s", dynSmartHC, octoDescribe(v))
+		default:
+			h.expectBody, h.vals["expect_body"] = v.Value, at
+		}
+	}
+	if v, at := c.hcValue(keys, "tls_verify"); v != nil {
+		if b, ok := octoYamlBool(v); ok {
+			h.tlsVerify, h.vals["tls_verify"] = b, at
+		} else {
+			c.add(at, "%s tls_verify must be true or false, got %s", dynSmartHC, octoDescribe(v))
+		}
+	}
+	if q, ok := keys["headers"]; ok {
+		c.readHeaders(q)
+	}
+	if v, at := c.hcValue(keys, "query_name"); v != nil {
+		w := dynWord(v)
+		name := strings.ToLower(dns.Fqdn(w))
+		if _, ok := dns.IsDomainName(name); !ok || w == "" || (strings.HasPrefix(w, ".") && w != ".") || strings.IndexFunc(w, dynBadURLRune) >= 0 {
+			c.add(at, "%s query_name must be a domain name such as www.example.com, got %s", dynSmartHC, octoDescribe(v))
+		} else if _, err := WireName(name); err != nil {
+			c.add(at, "%s query_name: %v", dynSmartHC, err)
+		} else {
+			h.queryName, h.vals["query_name"] = name, at
+		}
+	}
+	if v, at := c.hcValue(keys, "query_type"); v != nil {
+		w := dynWord(v)
+		t, ok := dns.StringToType[strings.ToUpper(w)]
+		switch {
+		case !ok || dynMetaType(t):
+			c.add(at, "%s query_type must be a record type such as A, AAAA or SOA, got %s", dynSmartHC, octoDescribe(v))
+		default:
+			h.queryType, h.vals["query_type"] = t, at
+		}
+	}
+}
+
+func (c *dynComp) readExpectStatus(q octoKV) {
+	h := &c.hc
+	items, list, lat := c.seq(q.v, q.s, dynSmartHC+" expect_status")
+	if list == nil {
+		return
+	}
+	if len(list.Content) == 0 {
+		c.add(lat, "%s expect_status is empty: give at least one status code (default [200])", dynSmartHC)
+		return
+	}
+	var codes []int
+	good := len(items) == len(list.Content)
+	seen := map[int]bool{}
+	for _, it := range items {
+		at := c.o.pos(it.v, it.s)
+		x, ok := octoYamlInt(it.v)
+		if !ok || x < 100 || x > 599 {
+			c.add(at, "%s expect_status: a status code must be an integer 100..599, got %s", dynSmartHC, octoDescribe(it.v))
+			good = false
+			continue
+		}
+		if seen[int(x)] {
+			c.add(at, "%s expect_status: %d is listed twice", dynSmartHC, x)
+			good = false
+			continue
+		}
+		seen[int(x)] = true
+		codes = append(codes, int(x))
+	}
+	if good {
+		sort.Ints(codes) // one order, so equal checks are one target
+		h.expectStatus, h.vals["expect_status"] = codes, lat
+	}
+}
+
+func (c *dynComp) readHeaders(q octoKV) {
+	h := &c.hc
+	m, ms, ok := c.o.resolve(q.v, q.s)
+	if !ok || octoIsNull(m) {
+		return
+	}
+	mat := c.o.pos(m, ms)
+	if m.Kind != yaml.MappingNode {
+		c.add(mat, "%s headers must be a mapping of header names to values, got %s", dynSmartHC, octoDescribe(m))
+		return
+	}
+	out := map[string]string{}
+	first := map[string]Pos{}
+	good := true
+	for _, p := range c.o.mapping(m, ms, dynSmartHC+" headers", true) {
+		at := c.o.pos(p.k, p.s)
+		name := p.k.Value
+		canon := textproto.CanonicalMIMEHeaderKey(name)
+		switch {
+		case name == "" || strings.IndexFunc(name, dynNotTokenRune) >= 0:
+			c.add(at, "%s headers: %s is not a header name (letters, digits and !#$%%&'*+-.^_`|~ only)", dynSmartHC, octoQuoteShort(name))
+			good = false
+			continue
+		case canon == "Host":
+			c.add(at, "%s headers: set the Host header with %s host", dynSmartHC, dynOctoHC)
+			good = false
+			continue
+		}
+		if f, dup := first[canon]; dup {
+			c.add(at, "%s headers: %s is the same header as the one at %s (header names ignore case)", dynSmartHC, octoQuoteShort(name), c.where(at, f))
+			good = false
+			continue
+		}
+		first[canon] = at
+		v, vs, ok := c.o.resolve(p.v, p.s)
+		if !ok {
+			good = false
+			continue
+		}
+		if v.Kind != yaml.ScalarNode || octoIsNull(v) {
+			c.add(c.o.pos(v, vs), "%s headers: the value of %s must be a string, got %s", dynSmartHC, name, octoDescribe(v))
+			good = false
+			continue
+		}
+		if strings.IndexFunc(v.Value, func(r rune) bool { return r != '\t' && (r < ' ' || r == 0x7f) }) >= 0 {
+			c.add(c.o.pos(v, vs), "%s headers: the value of %s must not hold line breaks or control characters", dynSmartHC, name)
+			good = false
+			continue
+		}
+		out[canon] = v.Value
+	}
+	if good {
+		if len(out) == 0 {
+			out = nil
+		}
+		h.headers, h.vals["headers"] = out, mat
+	}
+}
+
+// checkHealth runs the checks that involve several settings, once both
+// mappings are read: what applies to the protocol, timeout against
+// interval, and whether ICMP probes can run.
+func (c *dynComp) checkHealth() {
+	h := &c.hc
+	if h.protoBad {
+		return // what applies depends on the protocol
+	}
+	proto := h.protocol
+	http := proto == "HTTP" || proto == "HTTPS"
+	// octoDNS's keys that a protocol does not use are ignored by octoDNS
+	// too: a warning. smartdns's own are a mistake: an error.
+	for _, k := range []string{"path", "host", "port"} {
+		at, ok := h.keys[k]
+		if !ok {
+			continue
+		}
+		if (k != "port" && !http) || (k == "port" && proto == "ICMP") {
+			c.o.probs.Warn(at, "%s %s is not used by protocol %s (octoDNS ignores it too)", dynOctoHC, k, proto)
+		}
+	}
+	for _, k := range strings.Split(dynSmartHCKeys, ", ") {
+		at, ok := h.keys[k]
+		if !ok {
+			continue
+		}
+		var only string
+		switch k {
+		case "expect_status", "expect_body", "headers":
+			if !http {
+				only = "protocols HTTP and HTTPS"
+			}
+		case "tls_verify":
+			if proto != "HTTPS" {
+				only = "protocol HTTPS"
+			}
+		case "query_name", "query_type":
+			if proto != "DNS" {
+				only = "protocol DNS"
+			}
+		}
+		if only != "" {
+			c.add(at, "%s %s applies only to %s, and this record's protocol is %s", dynSmartHC, k, only, proto)
+		}
+	}
+	if proto == "HTTP" && h.port == 0 {
+		if at, ok := h.vals["protocol"]; ok {
+			c.o.probs.Warn(at, "%s protocol HTTP without a port probes port 443, as octoDNS does: give port: 80 if the service listens there", dynOctoHC)
+		}
+	}
+	if h.timeout >= h.interval {
+		if at, ok := h.vals["timeout"]; ok {
+			c.add(at, "%s timeout must be shorter than the interval (%s), got %s", dynSmartHC, dynDur(h.interval), dynDur(h.timeout))
+		} else if at, ok := h.vals["interval"]; ok {
+			c.add(at, "%s interval must be longer than the timeout (%s, the default), got %s", dynSmartHC, dynDur(h.timeout), dynDur(h.interval))
+		}
+	}
+	if proto == "ICMP" && c.opt.Members != nil && c.opt.ProbeICMP != nil && c.anyProbed() {
+		if err := c.opt.ProbeICMP(); err != nil {
+			c.add(h.vals["protocol"], "%s", err.Error())
+		}
+	}
+}
+
+// anyProbed reports whether some pool value has status obey.
+func (c *dynComp) anyProbed() bool {
+	for i := range c.pools {
+		for _, v := range c.pools[i].vals {
+			if v.v.Status == pool.Obey {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// probe gives a value with status obey its health check, when probing is
+// on.
+func (c *dynComp) probe(v *pool.Value) {
+	v.Member, v.Check = -1, nil
+	if c.opt.Members == nil || v.Status != pool.Obey {
+		return
+	}
+	ck := c.hc.check(c.r.Type, v.Text)
+	v.Member = c.opt.Members.ID(ck)
+	if reg := c.opt.Members.Check(v.Member); reg != nil {
+		ck = reg // equal checks share one
+	}
+	v.Check = ck
+}
+
+// check resolves the settings for one value: only what the protocol uses
+// is kept, so that equal probes are one target.
+func (h *dynHealth) check(typ uint16, text string) *pool.Check {
+	ck := &pool.Check{
+		Protocol: h.protocol,
+		Address:  text,
+		Port:     h.port,
+		Interval: h.interval,
+		Timeout:  h.timeout,
+		Rise:     h.rise,
+		Fall:     h.fall,
+	}
+	if typ == dns.TypeCNAME {
+		ck.Address = strings.TrimSuffix(text, ".")
+	}
+	switch h.protocol {
+	case "HTTP", "HTTPS":
+		if ck.Port == 0 {
+			ck.Port = 443 // octoDNS's default, whatever the protocol
+		}
+		if !h.hostValue {
+			ck.Host = h.host
+		}
+		ck.Path = h.path
+		ck.ExpectStatus = append([]int(nil), h.expectStatus...)
+		ck.ExpectBody = h.expectBody
+		ck.TLSVerify = h.protocol == "HTTPS" && h.tlsVerify
+		if len(h.headers) > 0 {
+			ck.Headers = make(map[string]string, len(h.headers))
+			for k, v := range h.headers {
+				ck.Headers[k] = v
+			}
+		}
+	case "TCP":
+		if ck.Port == 0 {
+			ck.Port = 443
+		}
+	case "DNS":
+		if ck.Port == 0 {
+			ck.Port = 53
+		}
+		ck.DNSName, ck.DNSType = h.queryName, h.queryType
+	case "ICMP":
+		ck.Port = 0
+	}
+	return ck
+}
+
+// dynDur formats a duration without zero minutes and seconds (2h, not
+// 2h0m0s).
+func dynDur(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// dynBadURLRune is a rune a path or host may not hold as written.
+func dynBadURLRune(r rune) bool { return r <= ' ' || r == 0x7f }
+
+// dynValidHost reports whether s can be an HTTP Host header and TLS server
+// name: a host name or an address, with an optional port.
+func dynValidHost(s string) bool {
+	if s == "" || strings.IndexFunc(s, dynBadURLRune) >= 0 {
+		return false
+	}
+	return !strings.ContainsAny(s, "/?#@\\\"")
+}
+
+// dynNotTokenRune is a rune an HTTP header name may not hold (RFC 9110
+// token).
+func dynNotTokenRune(r rune) bool {
+	switch {
+	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		return false
+	}
+	return !strings.ContainsRune("!#$%&'*+-.^_`|~", r)
+}
+
+// dynMetaType reports types a probe cannot ask for: query-only and
+// meta types.
+func dynMetaType(t uint16) bool {
+	switch t {
+	case dns.TypeNone, dns.TypeReserved, dns.TypeOPT, dns.TypeTSIG, dns.TypeTKEY,
+		dns.TypeIXFR, dns.TypeAXFR, dns.TypeMAILA, dns.TypeMAILB, dns.TypeANY:
+		return true
+	}
+	return false
 }

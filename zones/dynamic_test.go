@@ -1,6 +1,7 @@
 package zones
 
 import (
+	"errors"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -292,6 +294,7 @@ func TestDynamicErrors(t *testing.T) {
 			`unknown-keys.yaml:16:20: CNAME value: "two.example.net" must be fully qualified (end with ".")`,
 			`unknown-keys.yaml:19:9: unknown key "geo" in rule 1 (known: pool, geos, subnets, asns)`,
 			`unknown-keys.yaml:25:7: unknown key "answer" in octodns.smartdns (known: answers, policy, exhausted, locations, healthcheck)`,
+			`unknown-keys.yaml:27:9: "path" goes under octodns.healthcheck, not octodns.smartdns.healthcheck`,
 		}},
 		{"smartdns-bad.yaml", geoAll, []string{
 			`smartdns-bad.yaml:15:16: octodns.smartdns answers must be an integer 1..16, got "0"`,
@@ -356,6 +359,60 @@ func TestDynamicErrors(t *testing.T) {
 			`many.yaml:22:16: rule 2: geo EU-GB is inside EU of rule 1 (line 19), which comes first, so it could never match here: put it in an earlier rule`,
 			`many.yaml:23:15: rule 2: pool "nowhere" is not defined (pools: eu, world)`,
 			`many.yaml:24:1: MX record: "dynamic" is supported only for A, AAAA and CNAME records (as in octoDNS)`,
+		}},
+		// Health checks: every key of both mappings, and what applies to
+		// which protocol.
+		{"healthcheck-bad.yaml", geoAll, []string{
+			`healthcheck-bad.yaml:14:17: octodns.healthcheck protocol must be HTTP, HTTPS, TCP, ICMP or DNS, got "https" (protocols are upper case: HTTPS)`,
+			`healthcheck-bad.yaml:15:13: octodns.healthcheck port must be an integer 1..65535, got "0"`,
+			`healthcheck-bad.yaml:16:13: octodns.healthcheck path must start with /, got "health"`,
+			`healthcheck-bad.yaml:17:13: octodns.healthcheck host must be a host name such as www.example.com (or null for the value itself), got "a b"`,
+			`healthcheck-bad.yaml:18:7: "interval" goes under octodns.smartdns.healthcheck, not octodns.healthcheck`,
+			`healthcheck-bad.yaml:19:7: unknown key "method" in octodns.healthcheck (known: protocol, port, path, host)`,
+			`healthcheck-bad.yaml:25:29: octodns.healthcheck protocol UDP is not supported by smartdns: a UDP port that answers nothing looks the same up or down (use DNS to check a DNS server)`,
+			`healthcheck-bad.yaml:25:40: octodns.healthcheck port must be an integer 1..65535, got "65536"`,
+			`healthcheck-bad.yaml:25:53: octodns.healthcheck path must not hold spaces or control characters (write a space as %20), got "/a b"`,
+			`healthcheck-bad.yaml:25:67: octodns.healthcheck host must be a host name such as www.example.com (or null for the value itself), got a list`,
+			`healthcheck-bad.yaml:33:19: octodns.smartdns.healthcheck interval must be a duration such as 10s or 500ms, got "10"`,
+			`healthcheck-bad.yaml:34:18: octodns.smartdns.healthcheck timeout must be a duration such as 10s or 500ms, got "-1s"`,
+			`healthcheck-bad.yaml:35:15: octodns.smartdns.healthcheck rise must be an integer 1..100, got "0"`,
+			`healthcheck-bad.yaml:36:15: octodns.smartdns.healthcheck fall must be an integer 1..100, got "101"`,
+			`healthcheck-bad.yaml:37:30: octodns.smartdns.healthcheck expect_status: a status code must be an integer 100..599, got "99"`,
+			`healthcheck-bad.yaml:37:34: octodns.smartdns.healthcheck expect_status: a status code must be an integer 100..599, got "600"`,
+			`healthcheck-bad.yaml:37:39: octodns.smartdns.healthcheck expect_status: a status code must be an integer 100..599, got "abc"`,
+			`healthcheck-bad.yaml:37:44: octodns.smartdns.healthcheck expect_status: 200 is listed twice`,
+			`healthcheck-bad.yaml:38:22: octodns.smartdns.healthcheck expect_body must be a string, got a list`,
+			`healthcheck-bad.yaml:39:21: octodns.smartdns.healthcheck tls_verify must be true or false, got "maybe"`,
+			`healthcheck-bad.yaml:40:19: octodns.smartdns.healthcheck headers: set the Host header with octodns.healthcheck host`,
+			"healthcheck-bad.yaml:40:28: octodns.smartdns.healthcheck headers: \"bad name\" is not a header name (letters, digits and !#$%&'*+-.^_`|~ only)",
+			`healthcheck-bad.yaml:40:48: octodns.smartdns.healthcheck headers: the value of X-A must be a string, got a list`,
+			`healthcheck-bad.yaml:40:53: octodns.smartdns.healthcheck headers: "x-a" is the same header as the one at line 40 (header names ignore case)`,
+			`healthcheck-bad.yaml:40:68: octodns.smartdns.healthcheck headers: the value of X-B must not hold line breaks or control characters`,
+			`healthcheck-bad.yaml:41:9: "protocol" goes under octodns.healthcheck, not octodns.smartdns.healthcheck`,
+			`healthcheck-bad.yaml:42:9: unknown key "retries" in octodns.smartdns.healthcheck (known: interval, timeout, rise, fall, expect_status, expect_body, tls_verify, headers, query_name, query_type)`,
+			`healthcheck-bad.yaml:49:31: octodns.smartdns.healthcheck interval must be longer than the timeout (2s, the default), got 1s`,
+			`healthcheck-bad.yaml:56:44: octodns.smartdns.healthcheck timeout must be shorter than the interval (5s), got 5s`,
+			`healthcheck-bad.yaml:63:31: octodns.smartdns.healthcheck interval must be 1s..1h, got "500ms"`,
+			`healthcheck-bad.yaml:63:47: octodns.smartdns.healthcheck timeout must be shorter than the interval (10s), got 2h`,
+			`healthcheck-bad.yaml:63:57: octodns.smartdns.healthcheck rise must be an integer 1..100, got "1.5"`,
+			`healthcheck-bad.yaml:63:68: octodns.smartdns.healthcheck fall must be an integer 1..100, got ""`,
+			`healthcheck-bad.yaml:63:87: octodns.smartdns.healthcheck expect_status is empty: give at least one status code (default [200])`,
+			`healthcheck-bad.yaml:71:21: octodns.smartdns.healthcheck expect_status applies only to protocols HTTP and HTTPS, and this record's protocol is TCP`,
+			`healthcheck-bad.yaml:71:43: octodns.smartdns.healthcheck tls_verify applies only to protocol HTTPS, and this record's protocol is TCP`,
+			`healthcheck-bad.yaml:71:62: octodns.smartdns.healthcheck query_name applies only to protocol DNS, and this record's protocol is TCP`,
+			`healthcheck-bad.yaml:71:91: octodns.smartdns.healthcheck headers applies only to protocols HTTP and HTTPS, and this record's protocol is TCP`,
+			`healthcheck-bad.yaml:79:21: octodns.smartdns.healthcheck tls_verify applies only to protocol HTTPS, and this record's protocol is HTTP`,
+			`healthcheck-bad.yaml:79:39: octodns.smartdns.healthcheck query_type applies only to protocol DNS, and this record's protocol is HTTP`,
+			`healthcheck-bad.yaml:87:33: octodns.smartdns.healthcheck query_name must be a domain name such as www.example.com, got "bad..name"`,
+			`healthcheck-bad.yaml:87:58: octodns.smartdns.healthcheck query_type must be a record type such as A, AAAA or SOA, got "ANY"`,
+			`healthcheck-bad.yaml:87:63: octodns.smartdns.healthcheck expect_body applies only to protocols HTTP and HTTPS, and this record's protocol is DNS`,
+			`healthcheck-bad.yaml:95:33: octodns.smartdns.healthcheck query_name must be a domain name such as www.example.com, got a list`,
+			`healthcheck-bad.yaml:95:50: octodns.smartdns.healthcheck query_type must be a record type such as A, AAAA or SOA, got "BOGUS"`,
+			`healthcheck-bad.yaml:101:18: octodns.healthcheck must be a mapping (with protocol, port, path, host), got a list`,
+			`healthcheck-bad.yaml:103:20: octodns.smartdns.healthcheck must be a mapping (with interval, timeout, rise, fall, expect_status, expect_body, tls_verify, headers, query_name, query_type), got "yes"`,
+			`healthcheck-bad.yaml:109:29: octodns.healthcheck protocol must be HTTP, HTTPS, TCP, ICMP or DNS, got nothing`,
+			`healthcheck-bad.yaml:111:30: octodns.smartdns.healthcheck headers must be a mapping of header names to values, got a list`,
+			`healthcheck-bad.yaml:111:50: octodns.smartdns.healthcheck expect_status must be a list, got "200"`,
 		}},
 		// Problems in an !included dynamic block are reported in that file.
 		{"include.yaml", geoAll, []string{
@@ -543,7 +600,7 @@ func TestDynamicDocExamples(t *testing.T) {
 		n++
 		name := "zone-format.md#" + strconv.Itoa(i+1)
 		recs, probs := ParseOctoDNS(name, "example.com.", []byte(m[1]))
-		_, cprobs := Compile("example.com.", name, recs, CompileOptions{Nameservers: []string{"ns1.example.com."}, GeoASN: true, GeoCoords: true})
+		_, cprobs := Compile("example.com.", name, recs, CompileOptions{Nameservers: []string{"ns1.example.com."}, GeoASN: true, GeoCoords: true, Members: &pool.Members{}})
 		if probs = append(probs, cprobs...); len(probs) > 0 {
 			t.Errorf("%s:\n%v", name, probs)
 		}
@@ -565,7 +622,7 @@ func FuzzDynamic(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		recs, _ := ParseOctoDNS("fuzz.yaml", "example.com.", data)
-		z, probs := Compile("example.com.", "fuzz.yaml", recs, CompileOptions{Nameservers: []string{"ns1.example.com."}, GeoASN: true, GeoCoords: true})
+		z, probs := Compile("example.com.", "fuzz.yaml", recs, CompileOptions{Nameservers: []string{"ns1.example.com."}, GeoASN: true, GeoCoords: true, Members: &pool.Members{}})
 		for _, p := range probs {
 			if p.Pos.File == "" || p.Msg == "" {
 				t.Fatalf("problem without file or message: %#v", p)
@@ -587,10 +644,250 @@ func FuzzDynamic(f *testing.F) {
 					if len(p.Values) == 0 || p.Fallback >= len(d.Pools) {
 						t.Fatalf("bad pool %+v", p)
 					}
+					for _, v := range p.Values {
+						if (v.Status == pool.Obey) != (v.Check != nil && v.Member >= 0) {
+							t.Fatalf("value %s, status %v: member %d check %+v", v.Text, v.Status, v.Member, v.Check)
+						}
+						if c := v.Check; c != nil && (c.Timeout <= 0 || c.Timeout >= c.Interval || c.Rise < 1 || c.Fall < 1 || c.Address == "") {
+							t.Fatalf("value %s: bad check %+v", v.Text, c)
+						}
+					}
 				}
 				var a pool.Answer
 				d.Pick(pool.Client{Addr: netip.MustParseAddr("192.0.2.1"), Bits: 32}, nil, nil, &a)
 			}
 		}
 	})
+}
+
+// dynHealthDown is a Health with every member down.
+type dynHealthDown struct{}
+
+func (dynHealthDown) Up(int) bool { return false }
+
+// dynFind finds value text in pool p of a dynamic record.
+func dynFind(t *testing.T, d *pool.Record, p int, text string) *pool.Value {
+	t.Helper()
+	for i := range d.Pools[p].Values {
+		if v := &d.Pools[p].Values[i]; v.Text == text {
+			return v
+		}
+	}
+	t.Fatalf("pool %d has no value %s", p, text)
+	return nil
+}
+
+// Every obey value gets its check: octoDNS's defaults and keys, smartdns's
+// settings, resolved per protocol; status up and down values and the
+// backup are never probed; equal checks are one member.
+func TestDynamicHealthChecks(t *testing.T) {
+	m := &pool.Members{}
+	z, probs := dynCompile(t, "testdata/dynamic/healthcheck.yaml", "example.com.", CompileOptions{Members: m})
+	if z == nil || len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	rec := func(name string, typ uint16) *pool.Record { return dynSet(t, z, name+".example.com.", typ).Dynamic }
+	want := func(v *pool.Value, c pool.Check) {
+		t.Helper()
+		if v.Check == nil || v.Member < 0 {
+			t.Fatalf("%s: not probed (member %d)", v.Text, v.Member)
+		}
+		if !reflect.DeepEqual(*v.Check, c) {
+			t.Errorf("%s: check\n%+v, want\n%+v", v.Text, *v.Check, c)
+		}
+		if m.Check(v.Member) != v.Check {
+			t.Errorf("%s: member %d is not the value's check", v.Text, v.Member)
+		}
+	}
+	notProbed := func(v *pool.Value) {
+		t.Helper()
+		if v.Check != nil || v.Member != -1 {
+			t.Errorf("%s (status %v): probed as member %d, %+v", v.Text, v.Status, v.Member, v.Check)
+		}
+	}
+	base := pool.Check{Protocol: "HTTPS", Port: 443, Path: "/_dns", Interval: 10 * time.Second, Timeout: 2 * time.Second,
+		Rise: 2, Fall: 3, ExpectStatus: []int{200}, TLSVerify: true}
+
+	// octoDNS's defaults: HTTPS, port 443, /_dns, Host the record's name.
+	d := rec("defaults", dns.TypeA)
+	c := base
+	c.Address, c.Host = "192.0.2.10", "defaults.example.com"
+	want(dynFind(t, d, 0, "192.0.2.10"), c)
+	c.Address = "192.0.2.13" // status: obey, written
+	want(dynFind(t, d, 0, "192.0.2.13"), c)
+	notProbed(dynFind(t, d, 0, "192.0.2.11")) // up
+	notProbed(dynFind(t, d, 0, "192.0.2.12")) // down
+	for i := range d.Backup {
+		notProbed(&d.Backup[i])
+	}
+
+	// host: null sends the value itself; AAAA values as netip prints them.
+	c = base
+	c.Address, c.Host, c.Path = "2001:db8::10", "", "/ping"
+	want(&rec("host-null", dns.TypeAAAA).Pools[0].Values[0], c)
+
+	// Every key of both mappings.
+	http := pool.Check{Protocol: "HTTP", Address: "192.0.2.20", Port: 8080, Host: "www.example.com", Path: "/health",
+		Interval: 5 * time.Second, Timeout: 1500 * time.Millisecond, Rise: 1, Fall: 5, ExpectStatus: []int{200, 204},
+		ExpectBody: "OK", Headers: map[string]string{"X-Probe": "smartdns", "Authorization": "Bearer t0ken"}}
+	d = rec("http", dns.TypeA)
+	a20, b20 := dynFind(t, d, 0, "192.0.2.20"), dynFind(t, d, 1, "192.0.2.20")
+	want(a20, http)
+	http.Address = "192.0.2.21"
+	want(dynFind(t, d, 0, "192.0.2.21"), http)
+	// The same target in two pools, and in another record with the same
+	// settings, is one member.
+	same := dynFind(t, rec("same", dns.TypeA), 1, "192.0.2.20")
+	if a20.Member != b20.Member || a20.Member != same.Member || a20.Check != same.Check {
+		t.Errorf("192.0.2.20: members %d %d %d, want one", a20.Member, b20.Member, same.Member)
+	}
+	if dynFind(t, d, 0, "192.0.2.21").Member == a20.Member {
+		t.Errorf("two targets share member %d", a20.Member)
+	}
+
+	// host: "" is host: null (octoDNS: `or value`); tls_verify.
+	c = base
+	c.Address, c.Host, c.TLSVerify, c.ExpectStatus, c.Rise = "192.0.2.20", "", false, []int{200, 301}, 3
+	want(dynFind(t, rec("https", dns.TypeA), 0, "192.0.2.20"), c)
+
+	// DNS: port 53, the record's name, type A; or as given.
+	dnsCheck := pool.Check{Protocol: "DNS", Address: "192.0.2.53", Port: 53, Interval: 10 * time.Second, Timeout: 2 * time.Second,
+		Rise: 2, Fall: 3, DNSName: "dns.example.com.", DNSType: dns.TypeA}
+	want(&rec("dns", dns.TypeA).Pools[0].Values[0], dnsCheck)
+	dnsCheck.Port, dnsCheck.DNSName, dnsCheck.DNSType = 5353, "probe.example.net.", dns.TypeAAAA
+	want(&rec("dns-set", dns.TypeA).Pools[0].Values[0], dnsCheck)
+
+	// TCP: octoDNS's port 443; ICMP: no port. Neither keeps HTTP settings.
+	want(&rec("tcp", dns.TypeA).Pools[0].Values[0], pool.Check{Protocol: "TCP", Address: "192.0.2.30", Port: 443,
+		Interval: 30 * time.Second, Timeout: 3 * time.Second, Rise: 2, Fall: 3})
+	want(&rec("icmp", dns.TypeA).Pools[0].Values[0], pool.Check{Protocol: "ICMP", Address: "192.0.2.40",
+		Interval: 10 * time.Second, Timeout: 2 * time.Second, Rise: 2, Fall: 3})
+
+	// CNAME values are host names, probed without the trailing dot.
+	c = base
+	c.Address, c.Host = "web.example.net", "cname.example.com"
+	want(&rec("cname", dns.TypeCNAME).Pools[0].Values[0], c)
+
+	// Prepare collected the probed members: while they are down, answers
+	// carry no more than the probe interval as TTL.
+	for _, tc := range []struct {
+		name string
+		ttl  uint32
+	}{{"defaults", 10}, {"http", 5}, {"tcp", 30}} {
+		d := rec(tc.name, dns.TypeA)
+		if got := d.TTLCap(dynHealthDown{}); got != tc.ttl {
+			t.Errorf("%s: TTL cap %d while down, want %d", tc.name, got, tc.ttl)
+		}
+		if got := d.TTLCap(nil); got != DynamicTTL {
+			t.Errorf("%s: TTL cap %d without health, want %d", tc.name, got, DynamicTTL)
+		}
+	}
+
+	// A reload with the same registry keeps every id.
+	z2, probs := dynCompile(t, "testdata/dynamic/healthcheck.yaml", "example.com.", CompileOptions{Members: m})
+	if z2 == nil || len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	for _, name := range []string{"defaults", "http", "dns", "dns-set", "tcp", "icmp"} {
+		v1, v2 := rec(name, dns.TypeA).Pools[0].Values[0], dynSet(t, z2, name+".example.com.", dns.TypeA).Dynamic.Pools[0].Values[0]
+		if v1.Member != v2.Member {
+			t.Errorf("%s: member %d after a reload, was %d", name, v2.Member, v1.Member)
+		}
+	}
+}
+
+// Without a Members registry probing is off: nothing gets a check, and
+// obey values are served whatever a Health says.
+func TestDynamicHealthChecksOff(t *testing.T) {
+	for _, f := range []string{"healthcheck.yaml", "healthcheck-icmp.yaml"} {
+		z, probs := dynCompile(t, "testdata/dynamic/"+f, "example.com.", CompileOptions{
+			ProbeICMP: func() error { t.Error("ProbeICMP asked with probing off"); return nil },
+		})
+		if z == nil || len(probs) > 0 {
+			t.Fatal(probs)
+		}
+		for _, n := range z.nodes {
+			for _, s := range n.Sets {
+				d := s.Dynamic
+				if d == nil {
+					continue
+				}
+				for _, p := range d.Pools {
+					for _, v := range p.Values {
+						if v.Member != -1 || v.Check != nil {
+							t.Errorf("%s: member %d check %+v with probing off", v.Text, v.Member, v.Check)
+						}
+					}
+				}
+				var a pool.Answer
+				d.Pick(pool.Client{Addr: netip.MustParseAddr("192.0.2.1"), Bits: 32}, nil, dynHealthDown{}, &a)
+				if a.Backup || a.NoData || a.N == 0 {
+					t.Errorf("%s: answered %+v, want a pool value", PresentName(n.Name), a)
+				}
+				if d.TTLCap(dynHealthDown{}) != d.TTL {
+					t.Errorf("%s: TTL capped with nothing probed", PresentName(n.Name))
+				}
+			}
+		}
+	}
+}
+
+// When ICMP probes cannot run, a record that would need them is refused
+// at its protocol, with ProbeICMP's text; one with nothing to probe is not.
+func TestDynamicHealthCheckICMP(t *testing.T) {
+	const msg = "ICMP probes need unprivileged ping sockets (net.ipv4.ping_group_range) or root: socket: permission denied"
+	asked := 0
+	refuse := func() error { asked++; return errors.New(msg) }
+	z, probs := dynCompile(t, "testdata/dynamic/healthcheck-icmp.yaml", "example.com.", CompileOptions{Members: &pool.Members{}, ProbeICMP: refuse})
+	var got []string
+	for _, p := range probs {
+		got = append(got, p.Error())
+	}
+	if want := []string{"testdata/dynamic/healthcheck-icmp.yaml:16:17: " + msg}; z != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if asked != 1 {
+		t.Errorf("ProbeICMP asked %d times, want 1", asked)
+	}
+	for _, probe := range []func() error{nil, func() error { return nil }} {
+		z, probs := dynCompile(t, "testdata/dynamic/healthcheck-icmp.yaml", "example.com.", CompileOptions{Members: &pool.Members{}, ProbeICMP: probe})
+		if z == nil || len(probs) > 0 {
+			t.Fatal(probs)
+		}
+		if v := dynSet(t, z, "ping.example.com.", dns.TypeA).Dynamic.Pools[0].Values[0]; v.Check == nil || v.Check.Protocol != "ICMP" {
+			t.Errorf("ping: check %+v", v.Check)
+		}
+	}
+}
+
+// octoDNS's keys that the protocol does not use are ignored, as octoDNS
+// ignores them, with a warning; so is HTTP on octoDNS's port 443.
+func TestDynamicHealthCheckWarnings(t *testing.T) {
+	z, probs := dynCompile(t, "testdata/dynamic/healthcheck-warn.yaml", "example.com.", CompileOptions{Members: &pool.Members{}})
+	if z == nil {
+		t.Fatal(probs)
+	}
+	var got []string
+	for _, p := range probs {
+		got = append(got, strings.TrimPrefix(p.Error(), "testdata/dynamic/"))
+	}
+	want := []string{
+		`healthcheck-warn.yaml:15:34: warning: octodns.healthcheck path is not used by protocol TCP (octoDNS ignores it too)`,
+		`healthcheck-warn.yaml:15:49: warning: octodns.healthcheck host is not used by protocol TCP (octoDNS ignores it too)`,
+		`healthcheck-warn.yaml:21:35: warning: octodns.healthcheck port is not used by protocol ICMP (octoDNS ignores it too)`,
+		`healthcheck-warn.yaml:27:29: warning: octodns.healthcheck protocol HTTP without a port probes port 443, as octoDNS does: give port: 80 if the service listens there`,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	tcp := dynSet(t, z, "tcp.example.com.", dns.TypeA).Dynamic.Pools[0].Values[0].Check
+	if tcp.Port != 22 || tcp.Host != "" || tcp.Path != "" {
+		t.Errorf("tcp check %+v, want port 22 without host or path", tcp)
+	}
+	if icmp := dynSet(t, z, "icmp.example.com.", dns.TypeA).Dynamic.Pools[0].Values[0].Check; icmp.Port != 0 {
+		t.Errorf("icmp check %+v, want no port", icmp)
+	}
+	if http := dynSet(t, z, "http.example.com.", dns.TypeA).Dynamic.Pools[0].Values[0].Check; http.Port != 443 || http.Host != "http.example.com" {
+		t.Errorf("http check %+v, want port 443, host http.example.com", http)
+	}
 }
