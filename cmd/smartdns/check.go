@@ -37,7 +37,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(50) // as serve does: lower peak memory on big zones
 	}
-	l := &zones.Loader{Dir: cfg.Zones, Options: compileOptions(cfg)}
+	l := &zones.Loader{Dir: cfg.Zones, Options: compileOptions(cfg, toolMembers(cfg))}
 	snap, rep := l.Load(true)
 	nerr, nrec := 0, 0
 	sort.Slice(rep.Zones, func(i, j int) bool { return rep.Zones[i].File < rep.Zones[j].File })

@@ -85,7 +85,7 @@ func loadForTool(path string, stdout, stderr io.Writer) (*config.Config, *zones.
 		}
 		return nil, nil, 1
 	}
-	l := &zones.Loader{Dir: cfg.Zones, Options: compileOptions(cfg)}
+	l := &zones.Loader{Dir: cfg.Zones, Options: compileOptions(cfg, toolMembers(cfg))}
 	snap, rep := l.Load(true)
 	for _, z := range rep.Zones {
 		for _, p := range z.Problems.Errors() {
@@ -204,4 +204,13 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// toolMembers gives check and explain the same view of health checks as
+// serve (so they validate the same things), without probing anything.
+func toolMembers(cfg *config.Config) *pool.Members {
+	if !cfg.ProbesEnabled() {
+		return nil
+	}
+	return &pool.Members{}
 }

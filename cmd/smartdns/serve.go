@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -17,6 +18,8 @@ import (
 	"github.com/smartdns/smartdns/geo"
 	"github.com/smartdns/smartdns/internal/config"
 	"github.com/smartdns/smartdns/internal/store"
+	"github.com/smartdns/smartdns/pool"
+	"github.com/smartdns/smartdns/probes"
 	"github.com/smartdns/smartdns/zones"
 )
 
@@ -69,10 +72,23 @@ func cmdServe(args []string, stderr io.Writer) int {
 	}
 	defer geoDB.Close()
 	h.Geo = geoDB
-	loader := &zones.Loader{Dir: cfg.Zones, Options: compileOptions(cfg), Store: st, Logger: log}
+	// Health: one registry of probed targets for the life of the process
+	// (compiled zones keep their member ids across reloads), one table the
+	// probers publish and the handler reads.
+	members := &pool.Members{}
+	health := &pool.HealthTable{}
+	h.Health = health
+	runner := &probes.Runner{Members: members, Table: health, Store: st, Logger: log, MaxInFlight: cfg.Probes.MaxInFlight}
+	if !cfg.ProbesEnabled() {
+		members = nil // obey values count as up; nothing is probed
+	}
+	loader := &zones.Loader{Dir: cfg.Zones, Options: compileOptions(cfg, members), Store: st, Logger: log}
 	publish := func(snap *zones.Snapshot, rep zones.LoadReport) {
 		logReport(log, rep)
 		if snap != nil {
+			// Targets first: a restarted server restores its saved states
+			// here, so its first answers already leave out what was down.
+			runner.SetTargets(snap.Checks())
 			h.SetSnapshot(snap)
 			logSnapshot(log, snap)
 		}
@@ -100,6 +116,8 @@ func cmdServe(args []string, stderr io.Writer) int {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve() }()
 	go loader.Watch(ctx, cfg.Reload.Interval, publish)
+	probed := make(chan struct{})
+	go func() { runner.Run(ctx); close(probed) }()
 	go geoDB.Watch(ctx, cfg.Reload.Interval, func(err error) {
 		if err != nil {
 			log.Error("GeoIP database change refused; the previous one keeps serving", "err", err)
@@ -115,7 +133,7 @@ func cmdServe(args []string, stderr io.Writer) int {
 	for {
 		select {
 		case <-hup:
-			reload(log, *path, cfg, loader, publish)
+			reload(log, *path, cfg, loader, members, publish)
 		case <-ctx.Done():
 			log.Info("shutting down")
 			sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
@@ -125,6 +143,7 @@ func cmdServe(args []string, stderr io.Writer) int {
 			if err != nil {
 				log.Warn("shutdown did not finish in time", "err", err)
 			}
+			<-probed // the probers save their states before the state file closes
 			return 0
 		}
 	}
@@ -132,26 +151,30 @@ func cmdServe(args []string, stderr io.Writer) int {
 
 // reload re-reads the config and every zone (SIGHUP). Settings that need
 // new sockets (listen) or a new state file (data) take a restart.
-func reload(log *slog.Logger, path string, old *config.Config, l *zones.Loader, publish func(*zones.Snapshot, zones.LoadReport)) {
+func reload(log *slog.Logger, path string, old *config.Config, l *zones.Loader, members *pool.Members, publish func(*zones.Snapshot, zones.LoadReport)) {
 	cfg, probs := config.Load(path)
 	if cfg == nil {
 		for _, p := range probs {
 			log.Error("config reload refused; keeping the running config", "problem", p.Error())
 		}
 	} else {
-		if strings.Join(cfg.Listen, ",") != strings.Join(old.Listen, ",") || cfg.Data != old.Data {
-			log.Warn("listen and data changes take effect on restart")
+		if strings.Join(cfg.Listen, ",") != strings.Join(old.Listen, ",") || cfg.Data != old.Data || cfg.ProbesEnabled() != old.ProbesEnabled() {
+			log.Warn("listen, data and probes.enabled changes take effect on restart")
 		}
-		l.Reconfigure(cfg.Zones, compileOptions(cfg))
+		l.Reconfigure(cfg.Zones, compileOptions(cfg, members))
 	}
 	snap, rep := l.Load(true)
 	publish(snap, rep)
 }
 
-func compileOptions(cfg *config.Config) zones.CompileOptions {
+// compileOptions are the zone compiler's settings from the config. members
+// is the registry of probed targets, nil when probing is off.
+func compileOptions(cfg *config.Config, members *pool.Members) zones.CompileOptions {
 	sec := func(d time.Duration) uint32 { return uint32(d / time.Second) }
 	return zones.CompileOptions{
 		Nameservers: cfg.Nameservers,
+		Members:     members,
+		ProbeICMP:   icmpAllowed,
 		GeoASN:      cfg.GeoIP.ASN != "",
 		GeoCoords:   cfg.GeoIP.City != "",
 		SOA: zones.SOADefaults{
@@ -198,3 +221,8 @@ func logSnapshot(log *slog.Logger, snap *zones.Snapshot) {
 	}
 	log.Info("zones loaded", "generation", snap.Generation, "count", len(parts), "serials", strings.Join(parts, " "))
 }
+
+var icmpOnce = sync.OnceValue(probes.CheckICMP)
+
+// icmpAllowed says, once per process, whether ICMP probes can run here.
+func icmpAllowed() error { return icmpOnce() }
