@@ -104,24 +104,86 @@ func (m *Members) Check(id int) *Check {
 	return m.checks[id]
 }
 
-// HealthTable publishes member states for the query path: an immutable
-// slice swapped atomically by the probers, read with one atomic load.
-// The zero value counts every member up.
-type HealthTable struct {
-	cur atomic.Pointer[[]State]
+// Load is what the sites' reports say about one address, prepared for the
+// query path by package loadreport.
+type Load struct {
+	// Fresh: a report younger than reports.stale_after covers the address.
+	// A value without a fresh report keeps its static weight.
+	Fresh bool
+	// Factor multiplies the value's static weight under the least-loaded
+	// policy: (1 - smoothed load) times the slow-start ramp, in [0, 1].
+	Factor float64
+	// Shed: the smoothed load went above the high watermark and has not
+	// yet come back under the low one.
+	Shed bool
+	// Draining takes the value out at once, as if it were down.
+	Draining bool
+	// Smoothed is the smoothed load (0..1), for explain and the status API.
+	Smoothed float64
+	// Site names the reporting site.
+	Site string
 }
 
-// Publish replaces the table (states indexed by member id).
-func (t *HealthTable) Publish(states []State) { t.cur.Store(&states) }
+// tableData is one published generation of health and load.
+type tableData struct {
+	states []State
+	loads  map[string]Load
+}
+
+// HealthTable publishes member states and site loads for the query path:
+// immutable data swapped atomically by the probers and the report
+// receiver, read with one atomic load. The zero value counts every member
+// up and knows no load.
+type HealthTable struct {
+	mu  sync.Mutex // writers only: probers and the report receiver
+	cur atomic.Pointer[tableData]
+}
+
+// Publish replaces the member states (indexed by member id).
+func (t *HealthTable) Publish(states []State) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	d := &tableData{states: states}
+	if old := t.cur.Load(); old != nil {
+		d.loads = old.loads
+	}
+	t.cur.Store(d)
+}
+
+// PublishLoads replaces the loads (by address, in netip.Addr.String form).
+func (t *HealthTable) PublishLoads(loads map[string]Load) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	d := &tableData{loads: loads}
+	if old := t.cur.Load(); old != nil {
+		d.states = old.states
+	}
+	t.cur.Store(d)
+}
 
 // State returns a member's state.
 func (t *HealthTable) State(member int) State {
-	p := t.cur.Load()
-	if p == nil || member < 0 || member >= len(*p) {
+	d := t.cur.Load()
+	if d == nil || member < 0 || member >= len(d.states) {
 		return Unknown
 	}
-	return (*p)[member]
+	return d.states[member]
 }
 
 // Up reports whether a member may be served: healthy or not yet known.
 func (t *HealthTable) Up(member int) bool { return t.State(member) != Unhealthy }
+
+// Load returns what the reports say about an address.
+func (t *HealthTable) Load(addr string) (Load, bool) {
+	d := t.cur.Load()
+	if d == nil || d.loads == nil {
+		return Load{}, false
+	}
+	l, ok := d.loads[addr]
+	return l, ok
+}
+
+// Loads is implemented by a Health that also knows site loads.
+type Loads interface {
+	Load(addr string) (Load, bool)
+}
