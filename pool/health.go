@@ -122,6 +122,10 @@ type Load struct {
 	Smoothed float64
 	// Site names the reporting site.
 	Site string
+	// Returned is when the site last came back to serving (from draining,
+	// stale or unknown); zero if it never was away. Records ramp its
+	// weight up over their slow_start from then.
+	Returned time.Time
 }
 
 // tableData is one published generation of health and load.

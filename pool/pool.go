@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/smartdns/smartdns/geo"
@@ -40,10 +41,14 @@ const (
 	// Closest picks the values nearest to the client's coordinates by
 	// great-circle distance.
 	Closest
+	// LeastLoaded weights each value by the headroom its site reports:
+	// weight × (1 − smoothed load), ramped up over SlowStart after a site
+	// returns; values above the shed watermark leave the rotation.
+	LeastLoaded
 )
 
 func (p Policy) String() string {
-	return [...]string{"weighted", "priority", "sticky", "closest"}[p]
+	return [...]string{"weighted", "priority", "sticky", "closest", "least-loaded"}[p]
 }
 
 // Exhausted says what to answer when a pool and its fallbacks have no value
@@ -84,6 +89,9 @@ type Value struct {
 	HasLocation bool
 	// key identifies the value for rendezvous hashing.
 	key uint64
+	// shed holds the value's shed state between queries (the watermarks'
+	// hysteresis), read and written atomically on the query path.
+	shed uint32
 }
 
 // Pool is a named set of values with an optional fallback.
@@ -119,6 +127,13 @@ type Record struct {
 	Answers   int // values per answer, 1..MaxAnswers
 	Policy    Policy
 	Exhausted Exhausted
+	// ShedHigh and ShedLow are the least-loaded watermarks: a value whose
+	// smoothed load goes above ShedHigh leaves the rotation until it is
+	// back under ShedLow (defaults 0.9 and 0.8).
+	ShedHigh, ShedLow float64
+	// SlowStart is how long a returning site's weight takes to ramp up to
+	// full (default 30s).
+	SlowStart time.Duration
 
 	// probed lists the record's probed values (member and probe interval
 	// in seconds), for the TTL cap while one is down.
@@ -135,6 +150,15 @@ type probedMember struct {
 func (r *Record) Prepare() {
 	if r.Answers < 1 {
 		r.Answers = 1
+	}
+	if r.ShedHigh <= 0 {
+		r.ShedHigh = 0.9
+	}
+	if r.ShedLow <= 0 || r.ShedLow > r.ShedHigh {
+		r.ShedLow = min(0.8, r.ShedHigh)
+	}
+	if r.SlowStart <= 0 {
+		r.SlowStart = 30 * time.Second
 	}
 	if r.Answers > MaxAnswers {
 		r.Answers = MaxAnswers
@@ -368,18 +392,59 @@ func (r *Record) exhausted(first int, a *Answer) {
 }
 
 // choose picks up to r.Answers values of pool p that are up; false when
-// none is.
+// none is. A value whose site reports draining is out, as if down, under
+// every policy; under least-loaded, reports also set the weights and shed
+// overloaded values.
 func (r *Record) choose(p *Pool, c Client, h Health, a *Answer) bool {
 	var cand [64]*Value
-	n := 0
+	var weight [64]float64
+	loads, _ := h.(Loads)
+	n, shed, allShed := 0, 0, true
+	var now time.Time
 	for i := range p.Values {
-		if n < len(cand) && up(&p.Values[i], h) {
-			cand[n] = &p.Values[i]
-			n++
+		v := &p.Values[i]
+		if n+shed == len(cand) || !up(v, h) {
+			allShed = false
+			continue
 		}
+		w := float64(max(v.Weight, 1))
+		isShed := false
+		if loads != nil {
+			if l, ok := loads.Load(v.Text); ok && l.Fresh {
+				if l.Draining {
+					allShed = false
+					continue
+				}
+				if r.Policy == LeastLoaded {
+					if now.IsZero() {
+						now = time.Now()
+					}
+					w *= r.factor(l, now)
+					isShed = r.shedState(v, l.Smoothed)
+				}
+			}
+		}
+		if !isShed {
+			allShed = false
+		}
+		if isShed {
+			// Shed values go to the end of the candidate list.
+			shed++
+			cand[len(cand)-shed], weight[len(cand)-shed] = v, w
+			continue
+		}
+		cand[n], weight[n] = v, w
+		n++
 	}
 	if n == 0 {
-		return false
+		if shed == 0 || !allShed {
+			return false // nothing to serve: fall back like a pool that is down
+		}
+		// Every value of the pool is above the watermark: they all serve,
+		// weighted by their headroom.
+		copy(cand[:shed], cand[len(cand)-shed:])
+		copy(weight[:shed], weight[len(cand)-shed:])
+		n = shed
 	}
 	want := min(r.Answers, n)
 	switch r.Policy {
@@ -403,33 +468,64 @@ func (r *Record) choose(p *Pool, c Client, h Health, a *Answer) bool {
 		fallthrough // no coordinates for the client: weighted
 	default:
 		if want == 1 {
-			a.Values[0] = weightedOne(cand[:n])
+			a.Values[0] = cand[weightedIndex(weight[:n])]
 		} else {
 			// A weighted shuffle (Efraimidis-Spirakis): key u^(1/w).
-			topByScore(cand[:n], want, a, func(v *Value) float64 {
-				return math.Log(rand.Float64()+math.SmallestNonzeroFloat64) / float64(max(v.Weight, 1))
-			})
+			var keys [64]float64
+			for i := 0; i < n; i++ {
+				keys[i] = math.Log(rand.Float64()+math.SmallestNonzeroFloat64) / weight[i]
+			}
+			i := 0 // topByScore scores the candidates once each, in order
+			topByScore(cand[:n], want, a, func(*Value) float64 { k := keys[i]; i++; return k })
 		}
 	}
 	a.N = want
 	return true
 }
 
-// weightedOne picks one value with probability weight/total.
-func weightedOne(cand []*Value) *Value {
-	var total uint64
-	for _, v := range cand {
-		total += uint64(max(v.Weight, 1))
-	}
-	x := rand.Uint64N(total)
-	for _, v := range cand {
-		w := uint64(max(v.Weight, 1))
-		if x < w {
-			return v
+// factor is the least-loaded multiplier of a value's static weight:
+// the site's headroom, ramped up linearly over SlowStart after the site
+// returns, never quite 0 so that a full site still gets a trickle.
+func (r *Record) factor(l Load, now time.Time) float64 {
+	f := 1 - l.Smoothed
+	if !l.Returned.IsZero() {
+		if since := now.Sub(l.Returned); since < r.SlowStart {
+			f *= float64(since) / float64(r.SlowStart)
 		}
-		x -= w
 	}
-	return cand[len(cand)-1]
+	return max(f, 0.01)
+}
+
+// shedState applies the watermarks' hysteresis: a value goes out above
+// ShedHigh and comes back under ShedLow. The state lives on the value and
+// is updated with atomics: the query path takes no lock.
+func (r *Record) shedState(v *Value, load float64) bool {
+	was := atomic.LoadUint32(&v.shed) == 1
+	switch {
+	case !was && load > r.ShedHigh:
+		atomic.StoreUint32(&v.shed, 1)
+		return true
+	case was && load < r.ShedLow:
+		atomic.StoreUint32(&v.shed, 0)
+		return false
+	}
+	return was
+}
+
+// weightedIndex picks an index with probability weight/total.
+func weightedIndex(w []float64) int {
+	var total float64
+	for _, x := range w {
+		total += x
+	}
+	x := rand.Float64() * total
+	for i, y := range w {
+		if x < y {
+			return i
+		}
+		x -= y
+	}
+	return len(w) - 1
 }
 
 // topByScore puts the want highest-scoring candidates into a.Values, best
