@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"net/textproto"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,7 +36,7 @@ const (
 	dynPoolKeys       = "values, fallback"
 	dynValueKeys      = "value, weight, status"
 	dynRuleKeys       = "pool, geos, subnets, asns"
-	dynSmartdnsKeys   = "answers, policy, exhausted, locations, healthcheck"
+	dynSmartdnsKeys   = "answers, policy, exhausted, locations, healthcheck, shed, slow_start"
 	dynHealthKeys     = "protocol, port, path, host"
 	dynSmartHCKeys    = "interval, timeout, rise, fall, expect_status, expect_body, tls_verify, headers, query_name, query_type"
 	dynMaxWeight      = 100
@@ -61,8 +62,11 @@ type dynComp struct {
 	answers int
 	policy  pool.Policy
 	exhaust pool.Exhausted
-	locs    map[string]dynLoc // value text -> location
-	hc      dynHealth
+	// shedHigh, shedLow and slowStart tune the least-loaded policy.
+	shedHigh, shedLow float64
+	slowStart         time.Duration
+	locs              map[string]dynLoc // value text -> location
+	hc                dynHealth
 }
 
 type dynPool struct {
@@ -859,8 +863,10 @@ func (c *dynComp) smartdns(n *yaml.Node, s *octoSrc) {
 					if !c.opt.GeoCoords {
 						c.add(at, "policy closest needs client coordinates: set geoip.city in the config (a Country database has none)")
 					}
+				case "least-loaded":
+					c.policy = pool.LeastLoaded
 				default:
-					c.add(at, "octodns.smartdns policy must be weighted, priority, sticky or closest, got %s", octoDescribe(v))
+					c.add(at, "octodns.smartdns policy must be weighted, priority, sticky, closest or least-loaded, got %s", octoDescribe(v))
 				}
 			}
 		}
@@ -881,6 +887,19 @@ func (c *dynComp) smartdns(n *yaml.Node, s *octoSrc) {
 		if q, ok := keys["locations"]; ok {
 			c.readLocations(q)
 		}
+		if q, ok := keys["shed"]; ok {
+			c.readShed(q)
+		}
+		if q, ok := keys["slow_start"]; ok {
+			if v, vs, ok := c.o.resolve(q.v, q.s); ok {
+				d, err := time.ParseDuration(dynWord(v))
+				if err != nil || d < 0 || d > 24*time.Hour {
+					c.add(c.o.pos(v, vs), "octodns.smartdns slow_start must be a duration from 0s to 24h (e.g. 30s), got %s", octoDescribe(v))
+				} else {
+					c.slowStart = max(d, time.Nanosecond) // 0s: no ramp
+				}
+			}
+		}
 		if q, ok := keys["healthcheck"]; ok {
 			smartHC = &q
 		}
@@ -889,6 +908,51 @@ func (c *dynComp) smartdns(n *yaml.Node, s *octoSrc) {
 	// applies depends on the protocol.
 	if smartHC != nil {
 		c.readSmartHealthcheck(*smartHC)
+	}
+}
+
+// readShed reads `shed: {high: 0.9, low: 0.8}`: the least-loaded
+// watermarks, 0 < low <= high <= 1.
+func (c *dynComp) readShed(q octoKV) {
+	m, ms, ok := c.o.resolve(q.v, q.s)
+	if !ok || octoIsNull(m) {
+		return
+	}
+	if m.Kind != yaml.MappingNode {
+		c.add(c.o.pos(m, ms), "octodns.smartdns shed must be a mapping with high and low, got %s", octoDescribe(m))
+		return
+	}
+	keys := c.keys(m, ms, "octodns.smartdns.shed", "high, low")
+	read := func(name string, dst *float64) (Pos, bool) {
+		kv, ok := keys[name]
+		if !ok {
+			return Pos{}, false
+		}
+		v, vs, ok := c.o.resolve(kv.v, kv.s)
+		if !ok {
+			return Pos{}, false
+		}
+		at := c.o.pos(v, vs)
+		x, err := strconv.ParseFloat(dynWord(v), 64)
+		if err != nil || x <= 0 || x > 1 || v.Tag == "!!str" {
+			c.add(at, "octodns.smartdns shed %s must be a number above 0 and at most 1, got %s", name, octoDescribe(v))
+			return at, false
+		}
+		*dst = x
+		return at, true
+	}
+	var high, low float64
+	_, okH := read("high", &high)
+	atL, okL := read("low", &low)
+	if okH && okL && low > high {
+		c.add(atL, "octodns.smartdns shed low (%g) must not be above high (%g)", low, high)
+		return
+	}
+	if okH {
+		c.shedHigh = high
+	}
+	if okL {
+		c.shedLow = low
 	}
 }
 
@@ -1039,6 +1103,9 @@ func (c *dynComp) build(backup [][]byte) *pool.Record {
 		Answers:   c.answers,
 		Policy:    c.policy,
 		Exhausted: c.exhaust,
+		ShedHigh:  c.shedHigh,
+		ShedLow:   c.shedLow,
+		SlowStart: c.slowStart,
 	}
 	if !c.r.TTLSet {
 		rec.TTL = DynamicTTL
