@@ -45,8 +45,16 @@ type Config struct {
 	ECS    *bool  `yaml:"ecs"`
 	GeoIP  GeoIP  `yaml:"geoip"`
 	Probes Probes `yaml:"probes"`
-	Path   string `yaml:"-"` // the file this was read from
-	Dir    string `yaml:"-"` // its folder, against which relative paths resolve
+	// HTTP is the address of the HTTP listener: load reports now; metrics
+	// and the status API later. None when empty.
+	HTTP string `yaml:"http"`
+	// TLS makes the HTTP listener HTTPS.
+	TLS TLS `yaml:"tls"`
+	// Sites are the sites allowed to report load, with their keys.
+	Sites   map[string]Site `yaml:"sites"`
+	Reports Reports         `yaml:"reports"`
+	Path    string          `yaml:"-"` // the file this was read from
+	Dir     string          `yaml:"-"` // its folder, against which relative paths resolve
 }
 
 // SOA holds the fields used when a zone has no SOA of its own.
@@ -66,6 +74,26 @@ type GeoIP struct {
 	City    string `yaml:"city"`
 	Country string `yaml:"country"`
 	ASN     string `yaml:"asn"`
+}
+
+// TLS names the certificate and key of the HTTP listener.
+type TLS struct {
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+}
+
+// Site is a site that may report load: its HMAC key, inline or in a file.
+type Site struct {
+	Key     string `yaml:"key"`
+	KeyFile string `yaml:"key_file"`
+	// Secret is the key's bytes, filled by Load.
+	Secret []byte `yaml:"-"`
+}
+
+// Reports tunes how load reports are used.
+type Reports struct {
+	// StaleAfter: a report older than this no longer counts (default 30s).
+	StaleAfter time.Duration `yaml:"stale_after"`
 }
 
 // Probes controls the health checks of dynamic records' `obey` values.
@@ -222,6 +250,49 @@ func Parse(path string, data []byte) (*Config, zones.Problems) {
 	def(&c.Reload.Interval, DefaultReloadInterval)
 	if c.TCP.MaxConnections <= 0 {
 		c.TCP.MaxConnections = DefaultTCPMaxConns
+	}
+	if c.HTTP != "" {
+		if _, err := netip.ParseAddrPort(c.HTTP); err != nil {
+			probs.Add(pos("http"), "http: %q is not an IP:port (%v)", c.HTTP, err)
+		}
+	}
+	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
+		probs.Add(pos("tls"), "tls: give both cert and key")
+	}
+	for key, p := range map[string]*string{"cert": &c.TLS.Cert, "key": &c.TLS.Key} {
+		if *p == "" {
+			continue
+		}
+		*p = c.resolve(*p)
+		if _, err := os.Stat(*p); err != nil {
+			probs.Add(pos("tls", key), "tls.%s: %v", key, err)
+		}
+	}
+	if c.Reports.StaleAfter <= 0 {
+		c.Reports.StaleAfter = 30 * time.Second
+	}
+	for name, site := range c.Sites {
+		at := pos("sites", name)
+		switch {
+		case site.Key != "" && site.KeyFile != "":
+			probs.Add(at, "sites.%s: give key or key_file, not both", name)
+		case site.Key != "":
+			site.Secret = []byte(site.Key)
+		case site.KeyFile != "":
+			site.KeyFile = c.resolve(site.KeyFile)
+			b, err := os.ReadFile(site.KeyFile)
+			if err != nil {
+				probs.Add(at, "sites.%s.key_file: %v", name, err)
+				continue
+			}
+			site.Secret = []byte(strings.TrimSpace(string(b)))
+		default:
+			probs.Add(at, "sites.%s: a key (key or key_file) is required", name)
+		}
+		if site.Secret != nil && len(site.Secret) < 16 {
+			probs.Add(at, "sites.%s: the key is %d bytes; use at least 16 (e.g. openssl rand -hex 32)", name, len(site.Secret))
+		}
+		c.Sites[name] = site
 	}
 	if c.Probes.MaxInFlight < 0 {
 		probs.Add(pos("probes", "max_in_flight"), "probes.max_in_flight: %d must be positive", c.Probes.MaxInFlight)
