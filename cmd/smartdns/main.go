@@ -3,6 +3,7 @@
 //	smartdns serve --config FILE   serve the configured zones
 //	smartdns check --config FILE   validate the config and every zone
 //	smartdns explain --config FILE --client IP[/PREFIX] NAME [TYPE]
+//	smartdns agent --config FILE   report a site's load to the nameservers
 //	smartdns version               print the version
 package main
 
@@ -31,6 +32,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdCheck(args[1:], stdout, stderr)
 	case "explain":
 		return cmdExplain(args[1:], stdout, stderr)
+	case "agent":
+		return cmdAgent(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "smartdns %s\n", version)
 		return 0
@@ -51,6 +54,8 @@ commands:
   check --config FILE   validate the config and every zone, print every problem
   explain --config FILE --client IP[/PREFIX] NAME [TYPE]
                         show how NAME is answered for that client, and why
+  agent [drain|undrain|status] --config FILE
+                        run a site's load-report agent, or set its draining flag
   version               print the version
 `)
 }

@@ -116,6 +116,15 @@ func cmdServe(args []string, stderr io.Writer) int {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve() }()
 	go loader.Watch(ctx, cfg.Reload.Interval, publish)
+	var web *webServer
+	if cfg.HTTP != "" {
+		web, err = startWeb(ctx, cfg, st, health, log)
+		if err != nil {
+			log.Error("cannot listen for HTTP", "addr", cfg.HTTP, "err", err)
+			srv.Shutdown(context.Background())
+			return 1
+		}
+	}
 	probed := make(chan struct{})
 	go func() { runner.Run(ctx); close(probed) }()
 	go geoDB.Watch(ctx, cfg.Reload.Interval, func(err error) {
@@ -133,7 +142,7 @@ func cmdServe(args []string, stderr io.Writer) int {
 	for {
 		select {
 		case <-hup:
-			reload(log, *path, cfg, loader, members, publish)
+			reload(log, *path, cfg, loader, members, web, publish)
 		case <-ctx.Done():
 			log.Info("shutting down")
 			sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
@@ -143,6 +152,9 @@ func cmdServe(args []string, stderr io.Writer) int {
 			if err != nil {
 				log.Warn("shutdown did not finish in time", "err", err)
 			}
+			if web != nil {
+				web.shutdown()
+			}
 			<-probed // the probers save their states before the state file closes
 			return 0
 		}
@@ -151,7 +163,7 @@ func cmdServe(args []string, stderr io.Writer) int {
 
 // reload re-reads the config and every zone (SIGHUP). Settings that need
 // new sockets (listen) or a new state file (data) take a restart.
-func reload(log *slog.Logger, path string, old *config.Config, l *zones.Loader, members *pool.Members, publish func(*zones.Snapshot, zones.LoadReport)) {
+func reload(log *slog.Logger, path string, old *config.Config, l *zones.Loader, members *pool.Members, web *webServer, publish func(*zones.Snapshot, zones.LoadReport)) {
 	cfg, probs := config.Load(path)
 	if cfg == nil {
 		for _, p := range probs {
@@ -162,6 +174,9 @@ func reload(log *slog.Logger, path string, old *config.Config, l *zones.Loader, 
 			log.Warn("listen, data and probes.enabled changes take effect on restart")
 		}
 		l.Reconfigure(cfg.Zones, compileOptions(cfg, members))
+		if web != nil {
+			web.reports.SetKeys(siteKeys(cfg))
+		}
 	}
 	snap, rep := l.Load(true)
 	publish(snap, rep)

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/smartdns/smartdns/internal/config"
+	"github.com/smartdns/smartdns/internal/store"
+	"github.com/smartdns/smartdns/loadreport"
+	"github.com/smartdns/smartdns/pool"
+)
+
+// webServer is the HTTP listener (`http:` in the config): the load-report
+// API now; metrics and the status API will join it.
+type webServer struct {
+	srv     *http.Server
+	reports *loadreport.Receiver
+	done    chan struct{}
+}
+
+// startWeb binds the HTTP listener (so a bad address fails the start) and
+// serves it in the background.
+func startWeb(ctx context.Context, cfg *config.Config, st *store.Store, health *pool.HealthTable, log *slog.Logger) (*webServer, error) {
+	rc := &loadreport.Receiver{
+		Keys:       siteKeys(cfg),
+		Store:      st,
+		Health:     health,
+		StaleAfter: cfg.Reports.StaleAfter,
+		Logger:     log,
+	}
+	if err := rc.Restore(); err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle(loadreport.Path, rc)
+	w := &webServer{
+		srv: &http.Server{
+			Handler:           mux,
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       10 * time.Second,
+			WriteTimeout:      10 * time.Second,
+			IdleTimeout:       60 * time.Second,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		},
+		reports: rc,
+		done:    make(chan struct{}),
+	}
+	ln, err := net.Listen("tcp", cfg.HTTP)
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		var err error
+		if cfg.TLS.Cert != "" {
+			err = w.srv.ServeTLS(ln, cfg.TLS.Cert, cfg.TLS.Key)
+		} else {
+			err = w.srv.Serve(ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("HTTP listener stopped", "err", err)
+		}
+	}()
+	go func() { rc.Run(ctx); close(w.done) }()
+	log.Info("HTTP listening", "addr", ln.Addr().String(), "tls", cfg.TLS.Cert != "")
+	return w, nil
+}
+
+// shutdown stops the listener, letting requests in flight finish.
+func (w *webServer) shutdown() {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	w.srv.Shutdown(ctx)
+	<-w.done
+}
+
+// siteKeys are the report-signing keys of the configured sites.
+func siteKeys(cfg *config.Config) map[string][]byte {
+	keys := make(map[string][]byte, len(cfg.Sites))
+	for name, s := range cfg.Sites {
+		keys[name] = s.Secret
+	}
+	return keys
+}

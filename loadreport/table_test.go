@@ -1,0 +1,168 @@
+package loadreport
+
+import (
+	"math"
+	"testing"
+	"time"
+)
+
+var epoch = time.Unix(1763770000, 0)
+
+func mkReport(site string, load float64, draining bool, addrs ...string) Report {
+	return Report{Site: site, Addresses: addrs, Load: load, Draining: draining, TS: epoch.Unix(), Seq: 1}
+}
+
+func observeAt(tb *Table, r Report, at time.Time) SiteState {
+	s := tb.Next(r, at)
+	tb.Set(s)
+	return s
+}
+
+func approxEq(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+
+func TestTableEWMA(t *testing.T) {
+	tb := &Table{SlowStart: -1}
+	loads := []float64{0.2, 1, 1, 1, 1, 1}
+	want := []float64{0.2, 0.44, 0.608, 0.7256, 0.80792, 0.865544}
+	for i, l := range loads {
+		s := observeAt(tb, mkReport("fra", l, false, "192.0.2.1"), epoch.Add(time.Duration(i)*5*time.Second))
+		if !approxEq(s.Smoothed, want[i]) {
+			t.Fatalf("report %d: smoothed %v, want %v", i, s.Smoothed, want[i])
+		}
+	}
+	// A step from 0.2 to 1 is 83% absorbed after five reports.
+	if got := (want[5] - 0.2) / 0.8; !approxEq(got, 1-math.Pow(0.7, 5)) || got < 0.83 {
+		t.Fatalf("absorbed %v", got)
+	}
+	// A site heard from again after going stale starts afresh.
+	s := observeAt(tb, mkReport("fra", 0.1, false, "192.0.2.1"), epoch.Add(25*time.Second+DefaultStaleAfter+time.Second))
+	if s.Smoothed != 0.1 {
+		t.Fatalf("after stale: smoothed %v", s.Smoothed)
+	}
+}
+
+func TestTableShedHysteresis(t *testing.T) {
+	tb := &Table{SlowStart: -1}
+	at := epoch
+	steps := []struct {
+		load     float64
+		smoothed float64
+		shed     bool
+	}{
+		{0.95, 0.95, true}, // a new site over the high watermark sheds at once
+		{0.85, 0.92, true},
+		{0.6, 0.824, true}, // under high, not yet under low
+		{0.6, 0.7568, false},
+		{0.85, 0.78476, false},
+		{1, 0.849332, false}, // over low, not over high
+		{1, 0.8945324, false},
+		{1, 0.92617268, true},
+	}
+	for i, st := range steps {
+		s := observeAt(tb, mkReport("fra", st.load, false, "192.0.2.1"), at)
+		l := tb.Loads(at)["192.0.2.1"]
+		if !approxEq(s.Smoothed, st.smoothed) || s.Shed != st.shed || l.Shed != st.shed || !approxEq(l.Smoothed, st.smoothed) {
+			t.Fatalf("step %d: smoothed %v shed %v (published %+v), want %v %v", i, s.Smoothed, s.Shed, l, st.smoothed, st.shed)
+		}
+		at = at.Add(5 * time.Second)
+	}
+	// Custom watermarks.
+	tb = &Table{High: 0.5, Low: 0.4}
+	if s := observeAt(tb, mkReport("fra", 0.55, false, "192.0.2.1"), epoch); !s.Shed {
+		t.Fatal("0.55 over a 0.5 watermark does not shed")
+	}
+}
+
+func TestTableStaleness(t *testing.T) {
+	tb := &Table{StaleAfter: 10 * time.Second, SlowStart: -1}
+	observeAt(tb, mkReport("fra", 0.5, true, "192.0.2.1", "2001:db8::1"), epoch)
+	for _, tt := range []struct {
+		after time.Duration
+		fresh bool
+	}{{0, true}, {10 * time.Second, true}, {10*time.Second + 1, false}, {time.Hour, false}} {
+		loads := tb.Loads(epoch.Add(tt.after))
+		if len(loads) != 2 {
+			t.Fatalf("loads %v", loads)
+		}
+		l := loads["2001:db8::1"]
+		if l.Fresh != tt.fresh || l.Site != "fra" {
+			t.Fatalf("after %v: %+v, want fresh %v", tt.after, l, tt.fresh)
+		}
+		// A stale site's draining flag is not trusted.
+		if l.Draining != tt.fresh {
+			t.Fatalf("after %v: draining %v", tt.after, l.Draining)
+		}
+	}
+}
+
+func TestTableDrainingAndSlowStart(t *testing.T) {
+	tb := &Table{StaleAfter: 2 * time.Minute} // SlowStart 30 s
+	a := "192.0.2.1"
+	// A new site ramps up from its first report.
+	observeAt(tb, mkReport("fra", 0.5, false, a), epoch)
+	ramp := []struct {
+		after  time.Duration
+		factor float64
+	}{
+		{0, MinFactor},
+		{3 * time.Second, 0.05},
+		{15 * time.Second, 0.25},
+		{30 * time.Second, 0.5},
+		{time.Minute, 0.5},
+	}
+	for _, r := range ramp {
+		if l := tb.Loads(epoch.Add(r.after))[a]; !approxEq(l.Factor, r.factor) || !l.Returned.Equal(epoch) {
+			t.Fatalf("after %v: %+v, want factor %v", r.after, l, r.factor)
+		}
+	}
+	// Draining: out at once, factor 0; Returned unchanged while away.
+	at := epoch.Add(time.Minute)
+	s := observeAt(tb, mkReport("fra", 0.5, true, a), at)
+	l := tb.Loads(at)[a]
+	if !l.Draining || l.Factor != 0 || !l.Fresh || !s.Returned.Equal(epoch) {
+		t.Fatalf("draining: %+v", l)
+	}
+	// Back to serving: the ramp starts again.
+	back := at.Add(5 * time.Second)
+	s = observeAt(tb, mkReport("fra", 0.5, false, a), back)
+	if !s.Returned.Equal(back) {
+		t.Fatalf("returned %v, want %v", s.Returned, back)
+	}
+	if l := tb.Loads(back.Add(15 * time.Second))[a]; l.Draining || !approxEq(l.Factor, 0.25) {
+		t.Fatalf("returning: %+v", l)
+	}
+	// Serving to serving does not restart the ramp.
+	if s := observeAt(tb, mkReport("fra", 0.5, false, a), back.Add(5*time.Second)); !s.Returned.Equal(back) {
+		t.Fatalf("returned moved to %v", s.Returned)
+	}
+	// Back after going stale: the ramp starts again.
+	late := back.Add(time.Hour)
+	if s := observeAt(tb, mkReport("fra", 0.5, false, a), late); !s.Returned.Equal(late) {
+		t.Fatalf("after stale: returned %v", s.Returned)
+	}
+	// A saturated site keeps a trickle.
+	tb = &Table{SlowStart: -1}
+	observeAt(tb, mkReport("fra", 1, false, a), epoch)
+	if l := tb.Loads(epoch)[a]; l.Factor != MinFactor {
+		t.Fatalf("saturated: %+v", l)
+	}
+}
+
+func TestTableSharedAddress(t *testing.T) {
+	tb := &Table{}
+	observeAt(tb, mkReport("fra", 0.1, false, "192.0.2.1", "192.0.2.2"), epoch)
+	observeAt(tb, mkReport("iad", 0.9, false, "192.0.2.2"), epoch.Add(time.Second))
+	loads := tb.Loads(epoch.Add(2 * time.Second))
+	if loads["192.0.2.1"].Site != "fra" || loads["192.0.2.2"].Site != "iad" {
+		t.Fatalf("%+v", loads)
+	}
+	observeAt(tb, mkReport("fra", 0.1, false, "192.0.2.1", "192.0.2.2"), epoch.Add(2*time.Second))
+	if l := tb.Loads(epoch.Add(2 * time.Second))["192.0.2.2"]; l.Site != "fra" {
+		t.Fatalf("latest report does not win: %+v", l)
+	}
+	// Same receive time: the smaller site name.
+	observeAt(tb, mkReport("iad", 0.9, false, "192.0.2.2"), epoch.Add(2*time.Second))
+	if l := tb.Loads(epoch.Add(2 * time.Second))["192.0.2.2"]; l.Site != "fra" {
+		t.Fatalf("tie: %+v", l)
+	}
+}
