@@ -18,7 +18,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -115,35 +114,27 @@ func LoadAgentConfig(path string) (*AgentConfig, zones.Problems) {
 func ParseAgentConfig(path string, data []byte) (*AgentConfig, zones.Problems) {
 	var probs zones.Problems
 	at := func(line, col int) zones.Pos { return zones.Pos{File: path, Line: line, Col: col} }
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		for _, e := range yamlx.DecodeErrors(err) {
-			probs.Add(at(e.Line, e.Col), "%s", e.Msg)
-		}
+	c := &AgentConfig{Path: path, Dir: filepath.Dir(path)}
+	root, errs := yamlx.Decode(data, c)
+	for _, e := range errs {
+		probs.Add(at(e.Line, e.Col), "%s", e.Msg)
+	}
+	if root == nil {
 		return nil, probs
 	}
-	c := &AgentConfig{Path: path, Dir: filepath.Dir(path)}
 	if len(root.Content) == 0 {
 		probs.Add(at(1, 1), "empty config: need site, key, nameservers, addresses and load")
 		return nil, probs
 	}
-	for _, e := range yamlx.UnknownKeys(&root, reflect.TypeOf(c)) {
-		probs.Add(at(e.Line, e.Col), "%s", e.Msg)
-	}
-	if err := root.Decode(c); err != nil {
-		for _, e := range yamlx.DecodeErrors(err) {
-			probs.Add(at(e.Line, e.Col), "%s", e.Msg)
-		}
-	}
 	pos := func(key ...string) zones.Pos {
-		n := findNode(&root, key...)
+		n := yamlx.Find(root, key...)
 		if n == nil {
 			return at(1, 1)
 		}
 		return at(n.Line, n.Column)
 	}
 	item := func(key string, i int) zones.Pos {
-		if n := findNode(&root, key); n != nil && n.Kind == yaml.SequenceNode && i < len(n.Content) {
+		if n := yamlx.Find(root, key); n != nil && n.Kind == yaml.SequenceNode && i < len(n.Content) {
 			return at(n.Content[i].Line, n.Content[i].Column)
 		}
 		return pos(key)
@@ -217,7 +208,7 @@ func ParseAgentConfig(path string, data []byte) (*AgentConfig, zones.Problems) {
 		seenAddr[c.Addresses[i]] = true
 	}
 
-	if findNode(&root, "interval") == nil {
+	if yamlx.Find(root, "interval") == nil {
 		c.Interval = DefaultAgentInterval
 	} else if c.Interval <= 0 {
 		probs.Add(pos("interval"), "interval: %v must be positive (e.g. 5s)", c.Interval)
@@ -229,7 +220,7 @@ func ParseAgentConfig(path string, data []byte) (*AgentConfig, zones.Problems) {
 	}
 	c.State = c.resolve(c.State)
 
-	c.checkLoad(&probs, &root, pos)
+	c.checkLoad(&probs, root, pos)
 
 	sort.SliceStable(probs, func(i, j int) bool {
 		a, b := probs[i].Pos, probs[j].Pos
@@ -275,7 +266,7 @@ func (c *AgentConfig) checkLoad(probs *zones.Problems, root *yaml.Node, pos func
 			return
 		}
 		p := pos("load", key, "capacity")
-		if findNode(root, "load", key, "capacity") == nil {
+		if yamlx.Find(root, "load", key, "capacity") == nil {
 			p = pos("load", key)
 		}
 		probs.Add(p, "load.%s.capacity: %v must be positive", key, v)
@@ -315,34 +306,6 @@ func (c *AgentConfig) resolve(p string) string {
 		return p
 	}
 	return filepath.Join(c.Dir, p)
-}
-
-// findNode returns the value node at the key path (the root mapping when
-// the path is empty), or nil.
-func findNode(root *yaml.Node, path ...string) *yaml.Node {
-	n := root
-	if n == nil {
-		return nil
-	}
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	for _, k := range path {
-		if n.Kind != yaml.MappingNode {
-			return nil
-		}
-		var next *yaml.Node
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == k {
-				next = n.Content[i+1]
-			}
-		}
-		if next == nil {
-			return nil
-		}
-		n = next
-	}
-	return n
 }
 
 // Source builds the configured load source; timeout bounds each reading.

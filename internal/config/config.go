@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -156,28 +155,20 @@ func Load(path string) (*Config, zones.Problems) {
 func Parse(path string, data []byte) (*Config, zones.Problems) {
 	var probs zones.Problems
 	at := func(line, col int) zones.Pos { return zones.Pos{File: path, Line: line, Col: col} }
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		for _, e := range yamlx.DecodeErrors(err) {
-			probs.Add(at(e.Line, e.Col), "%s", e.Msg)
-		}
+	c := &Config{Path: path, Dir: filepath.Dir(path)}
+	root, errs := yamlx.Decode(data, c)
+	for _, e := range errs {
+		probs.Add(at(e.Line, e.Col), "%s", e.Msg)
+	}
+	if root == nil {
 		return nil, probs
 	}
-	c := &Config{Path: path, Dir: filepath.Dir(path)}
 	if len(root.Content) == 0 {
 		probs.Add(at(1, 1), "empty config: need at least listen and zones")
 		return nil, probs
 	}
-	for _, e := range yamlx.UnknownKeys(&root, reflect.TypeOf(c)) {
-		probs.Add(at(e.Line, e.Col), "%s", e.Msg)
-	}
-	if err := root.Decode(c); err != nil {
-		for _, e := range yamlx.DecodeErrors(err) {
-			probs.Add(at(e.Line, e.Col), "%s", e.Msg)
-		}
-	}
 	pos := func(key ...string) zones.Pos {
-		n := find(&root, key...)
+		n := yamlx.Find(root, key...)
 		if n == nil {
 			return at(1, 1)
 		}
@@ -189,7 +180,7 @@ func Parse(path string, data []byte) (*Config, zones.Problems) {
 	for i, l := range c.Listen {
 		if _, err := netip.ParseAddrPort(l); err != nil {
 			p := pos("listen")
-			if n := find(&root, "listen"); n != nil && n.Kind == yaml.SequenceNode && i < len(n.Content) {
+			if n := yamlx.Find(root, "listen"); n != nil && n.Kind == yaml.SequenceNode && i < len(n.Content) {
 				p = at(n.Content[i].Line, n.Content[i].Column)
 			}
 			probs.Add(p, "listen: %q is not an IP:port (%v)", l, err)
@@ -331,31 +322,6 @@ func (c *Config) resolve(p string) string {
 		return p
 	}
 	return filepath.Join(c.Dir, p)
-}
-
-// find returns the value node at the key path, or the key's own node's
-// mapping when path is empty.
-func find(root *yaml.Node, path ...string) *yaml.Node {
-	n := root
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	for _, k := range path {
-		if n.Kind != yaml.MappingNode {
-			return nil
-		}
-		var next *yaml.Node
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == k {
-				next = n.Content[i+1]
-			}
-		}
-		if next == nil {
-			return nil
-		}
-		n = next
-	}
-	return n
 }
 
 // String summarises the config for logs.

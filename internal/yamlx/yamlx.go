@@ -128,3 +128,52 @@ func fromText(s string) *KeyError {
 	}
 	return &KeyError{Line: 1, Col: 1, Msg: s}
 }
+
+// Decode unmarshals a YAML document into v (a pointer to a struct)
+// strictly, the way every config file of smartdns is read: it returns the
+// document's root node, for positions, and every problem found (syntax
+// errors, unknown keys, wrong types), each with its line and column. The
+// root is nil after a syntax error; an empty document gives a root with no
+// content and no problems, for the caller to refuse in its own words.
+func Decode(data []byte, v any) (*yaml.Node, []*KeyError) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, DecodeErrors(err)
+	}
+	if len(root.Content) == 0 {
+		return &root, nil
+	}
+	errs := UnknownKeys(&root, reflect.TypeOf(v))
+	if err := root.Decode(v); err != nil {
+		errs = append(errs, DecodeErrors(err)...)
+	}
+	return &root, errs
+}
+
+// Find returns the value node at the key path below the document's top
+// mapping (the top mapping itself for an empty path), or nil.
+func Find(root *yaml.Node, path ...string) *yaml.Node {
+	n := root
+	if n == nil {
+		return nil
+	}
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	for _, k := range path {
+		if n.Kind != yaml.MappingNode {
+			return nil
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == k {
+				next = n.Content[i+1]
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		n = next
+	}
+	return n
+}
