@@ -454,6 +454,82 @@ func writeFile(t testing.TB, p, content string) {
 	}
 }
 
+// Agent is a running `smartdns agent --config FILE`.
+type Agent struct {
+	t      testing.TB
+	Config string
+	cmd    *exec.Cmd
+	log    *syncBuffer
+	done   chan struct{}
+}
+
+// StartAgent starts the site agent on the config file (debug logging),
+// stopping it when the test ends; it fails the test if the agent raced or
+// panicked.
+func StartAgent(t testing.TB, config string) *Agent {
+	t.Helper()
+	a := &Agent{t: t, Config: config}
+	a.Start()
+	t.Cleanup(func() {
+		a.Stop()
+		if strings.Contains(a.Log(), "WARNING: DATA RACE") || strings.Contains(a.Log(), "panic:") {
+			t.Errorf("the agent raced or panicked:\n%s", a.Log())
+		}
+	})
+	return a
+}
+
+// Start (re)starts a stopped agent, keeping its log.
+func (a *Agent) Start() {
+	a.t.Helper()
+	if a.log == nil {
+		a.log = &syncBuffer{ready: make(chan struct{})}
+	}
+	a.cmd = exec.Command(binary, "agent", "--config", a.Config, "--debug")
+	// A -race build sleeps 1s on exit by default; the tests time what
+	// follows an agent's stop, so it exits at once.
+	a.cmd.Env = append(os.Environ(), "GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
+	a.cmd.Stdout = a.log
+	a.cmd.Stderr = a.log
+	if err := a.cmd.Start(); err != nil {
+		a.t.Fatal(err)
+	}
+	a.done = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}) { cmd.Wait(); close(done) }(a.cmd, a.done)
+}
+
+// Stop sends SIGTERM and waits for the agent to end.
+func (a *Agent) Stop() {
+	if a.cmd == nil || a.cmd.Process == nil {
+		return
+	}
+	select {
+	case <-a.done:
+		return
+	default:
+	}
+	a.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-a.done:
+	case <-time.After(10 * time.Second):
+		a.cmd.Process.Kill()
+		<-a.done
+	}
+}
+
+// Exited reports whether the agent process has ended.
+func (a *Agent) Exited() bool {
+	select {
+	case <-a.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Log returns what the agent has logged so far.
+func (a *Agent) Log() string { return a.log.String() }
+
 // runBinary runs smartdns with args and returns its combined output and
 // exit code.
 func runBinary(args ...string) (string, int) {
