@@ -4,12 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"runtime/debug"
 	"sort"
 
 	"github.com/smartdns/smartdns/internal/config"
-	"github.com/smartdns/smartdns/zones"
 )
 
 // cmdCheck validates the config and every zone without serving. Every
@@ -34,11 +31,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%d problem(s) in %s\n", len(probs.Errors()), *path)
 		return 1
 	}
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(50) // as serve does: lower peak memory on big zones
-	}
-	l := &zones.Loader{Dir: cfg.Zones, Options: compileOptions(cfg, toolMembers(cfg))}
-	snap, rep := l.Load(true)
+	snap, rep := loadZones(cfg)
 	nerr, nrec := 0, 0
 	sort.Slice(rep.Zones, func(i, j int) bool { return rep.Zones[i].File < rep.Zones[j].File })
 	for _, z := range rep.Zones {
