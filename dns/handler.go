@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"sync/atomic"
 
+	"github.com/smartdns/smartdns/internal/qstats"
 	"github.com/smartdns/smartdns/pool"
 	"github.com/smartdns/smartdns/zones"
 )
@@ -27,6 +28,8 @@ type Handler struct {
 	Geo pool.Locator
 	// Health tells which pool members are up; nil counts all up.
 	Health pool.Health
+	// Stats counts queries, ECS use and latency; nil counts nothing.
+	Stats *qstats.Registry
 }
 
 // SetSnapshot publishes a new set of zones; queries in flight finish on
@@ -43,6 +46,7 @@ type answer struct {
 	h          *Handler
 	from       netip.Addr // the query's source address
 	snap       *zones.Snapshot
+	zone       *zones.Zone // the zone the question fell in, nil if none
 	tcp        bool
 	rcode      int
 	aa         bool
@@ -124,7 +128,33 @@ func (h *Handler) Serve(pkt, out []byte, from netip.Addr, tcp bool) []byte {
 		a.snap = h.snap.Load()
 		a.answerQuestion()
 	}
-	return out[:a.finish(h.maxUDP())]
+	n := a.finish(h.maxUDP())
+	if h.Stats != nil {
+		a.count(h.Stats)
+	}
+	return out[:n]
+}
+
+// count adds the query to the counters.
+func (a *answer) count(st *qstats.Registry) {
+	c := &st.NoZone
+	if a.zone != nil && a.zone.Counts != nil {
+		c = a.zone.Counts
+	}
+	c.Add(a.r.qtype, a.rcode, a.tcp)
+	r := &a.r
+	switch {
+	case !r.ecs && !r.ecsBad:
+		st.ECS(qstats.ECSNone)
+	case a.h.NoECS:
+		st.ECS(qstats.ECSIgnored)
+	case r.ecsBad:
+		st.ECS(qstats.ECSInvalid)
+	case a.scope > 0 && r.ecsSource > 0:
+		st.ECS(qstats.ECSScoped)
+	default:
+		st.ECS(qstats.ECSUsed)
+	}
 }
 
 func (h *Handler) maxUDP() int {
@@ -158,6 +188,7 @@ func (a *answer) answerQuestion() {
 		a.rcode = rcodeRefused
 		return
 	}
+	a.zone = z
 	if r.qtype == typeDS && name == z.Apex {
 		// DS lives on the parent side of a cut (RFC 4035 §3.1.4.1). A
 		// parent without the name (no delegation) would deny the child's
@@ -305,6 +336,7 @@ func (a *answer) addAnswer(owner string, s *zones.RRset) []byte {
 func (a *answer) addDynamic(owner string, s *zones.RRset) []byte {
 	var pick pool.Answer
 	s.Dynamic.Pick(a.client(), a.h.Geo, a.h.Health, &pick)
+	pick.Count()
 	a.scope = max(a.scope, pick.Scope)
 	if pick.N == 0 {
 		return nil

@@ -31,6 +31,10 @@ type Server struct {
 	// GOMAXPROCS when zero.
 	UDPWorkers int
 	Logger     *slog.Logger
+	// QueryLog, when set, is given every query and its response after the
+	// response is written; it must not block (package querylog samples
+	// and queues).
+	QueryLog QueryLogger
 
 	udp []*net.UDPConn
 	tcp []*net.TCPListener
@@ -40,6 +44,12 @@ type Server struct {
 	closing bool
 	wg      sync.WaitGroup
 	sem     chan struct{}
+}
+
+// QueryLogger receives each query and its response (nil when none was
+// sent). The buffers are reused once Log returns.
+type QueryLogger interface {
+	Log(client, server netip.AddrPort, tcp bool, query, response []byte, received time.Time)
 }
 
 // Listen binds every address.
@@ -118,6 +128,8 @@ func (s *Server) Serve() error {
 func (s *Server) serveUDP(u *net.UDPConn) {
 	in := make([]byte, maxMsgSize)
 	out := make([]byte, maxMsgSize)
+	local := u.LocalAddr().(*net.UDPAddr).AddrPort()
+	stats := s.Handler.Stats
 	for {
 		n, from, err := u.ReadFromUDPAddrPort(in)
 		if err != nil {
@@ -126,9 +138,19 @@ func (s *Server) serveUDP(u *net.UDPConn) {
 			}
 			continue
 		}
+		var start time.Time
+		if stats != nil || s.QueryLog != nil {
+			start = time.Now()
+		}
 		resp := s.Handler.Serve(in[:n], out, from.Addr(), false)
 		if resp != nil {
 			u.WriteToUDPAddrPort(resp, from)
+		}
+		if stats != nil {
+			stats.Latency[0].Observe(time.Since(start))
+		}
+		if s.QueryLog != nil {
+			s.QueryLog.Log(from, local, false, in[:n], resp, start)
 		}
 	}
 }
@@ -186,10 +208,14 @@ func (s *Server) serveTCP(c net.Conn, idle time.Duration) {
 	defer tcpBufs.Put(inp)
 	defer tcpBufs.Put(outp)
 	in, out := *inp, *outp
-	var from netip.Addr
+	var from, local netip.AddrPort
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-		from = ta.AddrPort().Addr()
+		from = ta.AddrPort()
 	}
+	if ta, ok := c.LocalAddr().(*net.TCPAddr); ok {
+		local = ta.AddrPort()
+	}
+	stats := s.Handler.Stats
 	for {
 		c.SetReadDeadline(time.Now().Add(idle))
 		if _, err := io.ReadFull(c, in[:2]); err != nil {
@@ -199,13 +225,24 @@ func (s *Server) serveTCP(c net.Conn, idle time.Duration) {
 		if _, err := io.ReadFull(c, in[:n]); err != nil {
 			return
 		}
-		resp := s.Handler.Serve(in[:n], out[2:], from, true)
+		start := time.Now()
+		resp := s.Handler.Serve(in[:n], out[2:], from.Addr(), true)
 		if resp == nil {
+			if s.QueryLog != nil {
+				s.QueryLog.Log(from, local, true, in[:n], nil, start)
+			}
 			return // nothing to say to a peer sending responses or noise
 		}
 		binary.BigEndian.PutUint16(out, uint16(len(resp)))
-		c.SetWriteDeadline(time.Now().Add(idle))
-		if _, err := c.Write(out[:2+len(resp)]); err != nil {
+		c.SetWriteDeadline(start.Add(idle))
+		_, err := c.Write(out[:2+len(resp)])
+		if stats != nil {
+			stats.Latency[1].Observe(time.Since(start))
+		}
+		if s.QueryLog != nil {
+			s.QueryLog.Log(from, local, true, in[:n], resp, start)
+		}
+		if err != nil {
 			return
 		}
 		s.mu.Lock()

@@ -52,8 +52,10 @@ type ValueTrace struct {
 	Value  string `json:"value"`
 	Weight uint32 `json:"weight"`
 	Status string `json:"status"`
-	Up     bool   `json:"up"`
-	Chosen bool   `json:"chosen"`
+	// Override is the operator's runtime override, "" when none.
+	Override string `json:"override,omitempty"`
+	Up       bool   `json:"up"`
+	Chosen   bool   `json:"chosen"`
 }
 
 // Explain picks for c as Pick does and says why.
@@ -75,12 +77,13 @@ func (r *Record) Explain(c Client, loc Locator, h Health) Explanation {
 	}
 	for i := range r.Rules {
 		ru := &r.Rules[i]
-		t := RuleTrace{Index: i, Match: ruleText(ru), Pool: r.Pools[ru.Pool].Name, Tried: a.Rule < 0 || i <= a.Rule, Matched: i == a.Rule}
+		t := RuleTrace{Index: i, Match: RuleText(ru), Pool: r.Pools[ru.Pool].Name, Tried: a.Rule < 0 || i <= a.Rule, Matched: i == a.Rule}
 		if t.Tried {
 			t.Why = ruleWhy(ru, c, &a, t.Matched)
 		}
 		e.Rules = append(e.Rules, t)
 	}
+	ov := overridesOf(h)
 	chosen := map[*Value]bool{}
 	for _, v := range a.Values[:a.N] {
 		chosen[v] = true
@@ -94,14 +97,18 @@ func (r *Record) Explain(c Client, loc Locator, h Health) Explanation {
 		}
 		for i := range pl.Values {
 			v := &pl.Values[i]
-			pt.Values = append(pt.Values, ValueTrace{Value: v.Text, Weight: v.Weight, Status: v.Status.String(), Up: up(v, h), Chosen: chosen[v]})
+			vt := ValueTrace{Value: v.Text, Weight: v.Weight, Status: v.Status.String(), Up: up(v, h, ov), Chosen: chosen[v]}
+			if o, ok := ov[v.Text]; ok {
+				vt.Override = o.String()
+			}
+			pt.Values = append(pt.Values, vt)
 		}
 		e.Pools = append(e.Pools, pt)
 	}
 	return e
 }
 
-func ruleText(ru *Rule) string {
+func RuleText(ru *Rule) string {
 	if ru.CatchAll() {
 		return "catch-all"
 	}

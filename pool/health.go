@@ -128,10 +128,11 @@ type Load struct {
 	Returned time.Time
 }
 
-// tableData is one published generation of health and load.
+// tableData is one published generation of health, load and overrides.
 type tableData struct {
-	states []State
-	loads  map[string]Load
+	states    []State
+	loads     map[string]Load
+	overrides map[string]Status
 }
 
 // HealthTable publishes member states and site loads for the query path:
@@ -147,10 +148,8 @@ type HealthTable struct {
 func (t *HealthTable) Publish(states []State) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	d := &tableData{states: states}
-	if old := t.cur.Load(); old != nil {
-		d.loads = old.loads
-	}
+	d := t.copyData()
+	d.states = states
 	t.cur.Store(d)
 }
 
@@ -158,11 +157,42 @@ func (t *HealthTable) Publish(states []State) {
 func (t *HealthTable) PublishLoads(loads map[string]Load) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	d := &tableData{loads: loads}
-	if old := t.cur.Load(); old != nil {
-		d.states = old.states
+	d := t.copyData()
+	d.loads = loads
+	t.cur.Store(d)
+}
+
+// PublishOverrides replaces the operator's runtime overrides, by value
+// (an address in netip.Addr.String form, or a lower-case absolute host
+// name): Up serves the value whatever its health and load say, Down never
+// serves it. A value without an entry obeys its zone.
+func (t *HealthTable) PublishOverrides(o map[string]Status) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	d := t.copyData()
+	d.overrides = o
+	if len(o) == 0 {
+		d.overrides = nil
 	}
 	t.cur.Store(d)
+}
+
+// copyData returns a copy of the current generation; t.mu is held.
+func (t *HealthTable) copyData() *tableData {
+	if old := t.cur.Load(); old != nil {
+		d := *old
+		return &d
+	}
+	return &tableData{}
+}
+
+// Overrides returns the runtime overrides in force (nil when none); the
+// map must not be modified.
+func (t *HealthTable) Overrides() map[string]Status {
+	if d := t.cur.Load(); d != nil {
+		return d.overrides
+	}
+	return nil
 }
 
 // State returns a member's state.
@@ -190,4 +220,18 @@ func (t *HealthTable) Load(addr string) (Load, bool) {
 // Loads is implemented by a Health that also knows site loads.
 type Loads interface {
 	Load(addr string) (Load, bool)
+}
+
+// Overrider is implemented by a Health that also carries the operator's
+// runtime overrides (see HealthTable.PublishOverrides).
+type Overrider interface {
+	Overrides() map[string]Status
+}
+
+// overridesOf returns h's overrides, nil when it has none.
+func overridesOf(h Health) map[string]Status {
+	if o, ok := h.(Overrider); ok {
+		return o.Overrides()
+	}
+	return nil
 }

@@ -92,6 +92,9 @@ type Value struct {
 	// shed holds the value's shed state between queries (the watermarks'
 	// hysteresis), read and written atomically on the query path.
 	shed uint32
+	// answers counts the answers that carried the value (see Tally); nil
+	// when nothing counts.
+	answers *atomic.Uint64
 }
 
 // Pool is a named set of values with an optional fallback.
@@ -355,8 +358,12 @@ func stickyBits(ip netip.Addr) int {
 	return 56
 }
 
-// up reports whether a value may be served.
-func up(v *Value, h Health) bool {
+// up reports whether a value may be served: an operator's override first,
+// then the zone's status, then health.
+func up(v *Value, h Health, ov map[string]Status) bool {
+	if o, ok := ov[v.Text]; ok {
+		return o == Up
+	}
 	switch v.Status {
 	case Up:
 		return true
@@ -399,17 +406,20 @@ func (r *Record) choose(p *Pool, c Client, h Health, a *Answer) bool {
 	var cand [64]*Value
 	var weight [64]float64
 	loads, _ := h.(Loads)
+	ov := overridesOf(h)
 	n, shed, allShed := 0, 0, true
 	var now time.Time
 	for i := range p.Values {
 		v := &p.Values[i]
-		if n+shed == len(cand) || !up(v, h) {
+		if n+shed == len(cand) || !up(v, h, ov) {
 			allShed = false
 			continue
 		}
 		w := float64(max(v.Weight, 1))
 		isShed := false
-		if loads != nil {
+		if _, forced := ov[v.Text]; loads != nil && !forced {
+			// An override up beats the reports: static weight, no
+			// draining, no shedding.
 			if l, ok := loads.Load(v.Text); ok && l.Fresh {
 				if l.Draining {
 					allShed = false

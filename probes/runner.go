@@ -89,6 +89,9 @@ type Runner struct {
 	// and returns nil when the target is healthy. ctx carries the
 	// check's timeout.
 	Probe func(ctx context.Context, c *pool.Check) error
+	// OnTransition, when set, is told of every state change (after it is
+	// logged), for the status page's recent events. It must not block.
+	OnTransition func(Transition)
 
 	initOnce  sync.Once
 	chk       *checker
@@ -131,6 +134,7 @@ type target struct {
 	lastCheck   time.Time
 	lastChange  time.Time
 	lastErr     string
+	lastDur     time.Duration
 	transitions uint32
 	savedAt     time.Time
 }
@@ -150,6 +154,19 @@ type TargetStatus struct {
 	Successes, Failures int
 	Transitions         int    // state changes, including those before a restart
 	Checks              uint64 // results since the target was added
+	// LastDuration is how long the last check took.
+	LastDuration time.Duration
+}
+
+// Transition is one change of a target's state, for OnTransition.
+type Transition struct {
+	Target   string // the check described: "HTTP 192.0.2.1:80/health"
+	Key      string // pool.Check.Key
+	Address  string
+	From, To pool.State
+	Reason   string
+	Err      string // the last check's error, "" after a success
+	At       time.Time
 }
 
 func (r *Runner) init() {
@@ -444,6 +461,7 @@ func (r *Runner) result(t *target, start time.Time, err error) {
 	from := t.state
 	changed := t.step(err == nil, t.check.Rise, t.check.Fall)
 	t.lastCheck = now
+	t.lastDur = time.Since(start)
 	t.lastErr = ""
 	if err != nil {
 		t.lastErr = err.Error()
@@ -487,6 +505,13 @@ func (r *Runner) result(t *target, start time.Time, err error) {
 		level = slog.LevelDebug
 	}
 	r.log().Log(context.Background(), level, "health changed", attrs...)
+	if r.OnTransition != nil {
+		tr := Transition{Target: describe(t.check), Key: t.key, Address: t.check.Address, From: from, To: to, Reason: reason, At: now}
+		if err != nil {
+			tr.Err = err.Error()
+		}
+		r.OnTransition(tr)
+	}
 	if r.Store != nil {
 		poke(r.flushWake)
 	}
@@ -659,6 +684,7 @@ func (r *Runner) Status() []TargetStatus {
 			Key: t.key, Protocol: t.check.Protocol, Address: t.check.Address, Port: t.check.Port,
 			State: t.state, LastCheck: t.lastCheck, LastChange: t.lastChange, LastError: t.lastErr,
 			Successes: t.succ, Failures: t.fail, Transitions: int(t.transitions), Checks: t.checks,
+			LastDuration: t.lastDur,
 		})
 	}
 	r.mu.Unlock()

@@ -3,6 +3,7 @@ package zones
 import (
 	"bytes"
 	"encoding/binary"
+	"github.com/smartdns/smartdns/internal/qstats"
 	"sort"
 	"strings"
 
@@ -36,6 +37,11 @@ type CompileOptions struct {
 	// does: ping_group_range, or root). It is asked only when Members is
 	// set, once per such record: make it cheap (remember the answer).
 	ProbeICMP func() error
+	// Tally gives each dynamic value its answer counter, kept across
+	// reloads; nil counts nothing (tools).
+	Tally *pool.Tally
+	// Stats gives each zone its query counters; nil counts nothing.
+	Stats *qstats.Registry
 }
 
 // SOADefaults are the fields of a synthesized SOA (times in seconds).
@@ -124,6 +130,9 @@ func Compile(origin, file string, recs []Record, opt CompileOptions) (*Zone, Pro
 			probs = append(probs, dprobs...)
 			set.Dynamic = dyn
 			z.checks = appendChecks(z.checks, dyn)
+			if dyn != nil {
+				z.dynamic = append(z.dynamic, DynamicRecord{Name: PresentName(name), Type: r.Type, Record: dyn})
+			}
 		}
 		if r.Type != dns.TypeSOA {
 			r.RRs = nil
@@ -209,6 +218,14 @@ func Compile(origin, file string, recs []Record, opt CompileOptions) (*Zone, Pro
 	}
 	z.link()
 	z.SetSerial(z.FileSerial)
+	sort.Slice(z.dynamic, func(i, j int) bool {
+		a, b := z.dynamic[i], z.dynamic[j]
+		return a.Name < b.Name || a.Name == b.Name && a.Type < b.Type
+	})
+	z.Counts = opt.Stats.Zone(origin)
+	for _, d := range z.dynamic {
+		opt.Tally.Attach(origin, d.Name, typeName(d.Type), d.Record)
+	}
 	return z, probs
 }
 

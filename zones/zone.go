@@ -2,6 +2,7 @@ package zones
 
 import (
 	"encoding/binary"
+	"github.com/smartdns/smartdns/internal/qstats"
 	"hash/fnv"
 	"sort"
 	"strings"
@@ -31,6 +32,9 @@ type Zone struct {
 	Hash [2]uint64
 	// Records counts the RRs served.
 	Records int
+	// Counts are the zone's query counters (kept across reloads by the
+	// registry they come from); nil when nothing counts.
+	Counts *qstats.Counts
 
 	// SOA is the apex SOA RRset; NegSOA is the same record with the TTL
 	// used in negative answers, min(SOA TTL, SOA minimum) (RFC 2308 §5).
@@ -42,8 +46,19 @@ type Zone struct {
 	apexLabels int
 	aliasPos   Pos           // where the apex ALIAS was written
 	checks     []*pool.Check // health checks of the zone's probed values
+	dynamic    []DynamicRecord
 	soa        dns.SOA
 }
+
+// DynamicRecord is one dynamic record of a zone, for the status API.
+type DynamicRecord struct {
+	Name   string // owner, presentation form, lower case
+	Type   uint16
+	Record *pool.Record
+}
+
+// Dynamic returns the zone's dynamic records, sorted by name and type.
+func (z *Zone) Dynamic() []DynamicRecord { return z.dynamic }
 
 // Node is a name in a zone: its RRsets, or none for an empty non-terminal.
 type Node struct {

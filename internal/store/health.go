@@ -82,7 +82,7 @@ func fromUnixNano(n int64) time.Time {
 // LoadHealth returns the record kept for a target. A record written by an
 // unknown (newer) format counts as absent.
 func (s *Store) LoadHealth(key string) (rec HealthRecord, ok bool, err error) {
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err = s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketHealth)
 		if b == nil {
 			return nil
@@ -102,7 +102,7 @@ func (s *Store) SaveHealth(recs map[string]HealthRecord) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucketHealth)
 		if err != nil {
 			return err
@@ -126,7 +126,7 @@ func (s *Store) DeleteHealth(keys []string) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketHealth)
 		if b == nil {
 			return nil

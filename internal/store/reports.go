@@ -70,7 +70,7 @@ func (s *Store) SaveReport(site string, r ReportRecord) error {
 	if err != nil {
 		return fmt.Errorf("encoding report of site %s: %w", site, err)
 	}
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucketReports)
 		if err != nil {
 			return err
@@ -87,7 +87,7 @@ func (s *Store) SaveReport(site string, r ReportRecord) error {
 // format are left out.
 func (s *Store) LoadReports() (map[string]ReportRecord, error) {
 	out := map[string]ReportRecord{}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketReports)
 		if b == nil {
 			return nil
@@ -111,7 +111,7 @@ func (s *Store) DeleteReports(sites []string) error {
 	if len(sites) == 0 {
 		return nil
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketReports)
 		if b == nil {
 			return nil

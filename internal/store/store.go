@@ -1,11 +1,12 @@
-// Package store keeps the state that must survive a restart (zone serials
-// now; health, reports and overrides later) in one bbolt file. It is never
-// read on the query path.
+// Package store keeps the state that must survive a restart (zone serials,
+// health states, load reports and the operator's overrides) in one bbolt
+// file. It is never read on the query path.
 package store
 
 import (
 	"encoding/binary"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -15,8 +16,9 @@ var bucketSerials = []byte("serials")
 
 // Store is an open state file. The zero value is not usable; call Open.
 type Store struct {
-	db   *bolt.DB
-	path string
+	db     *bolt.DB
+	path   string
+	errors atomic.Uint64
 }
 
 // Open opens (creating if needed) the bbolt file at path. It fails fast
@@ -43,7 +45,7 @@ func (s *Store) Close() error { return s.db.Close() }
 // LoadSerial returns the last serial served for a zone and the content
 // hash it was served for.
 func (s *Store) LoadSerial(origin string) (serial uint32, hash [2]uint64, ok bool, err error) {
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err = s.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketSerials).Get([]byte(origin))
 		if len(v) != 20 {
 			return nil
@@ -66,7 +68,7 @@ func (s *Store) SaveSerial(origin string, serial uint32, hash [2]uint64) error {
 	binary.BigEndian.PutUint32(v[:], serial)
 	binary.BigEndian.PutUint64(v[4:], hash[0])
 	binary.BigEndian.PutUint64(v[12:], hash[1])
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketSerials).Put([]byte(origin), v[:])
 	})
 	if err != nil {
@@ -74,3 +76,26 @@ func (s *Store) SaveSerial(origin string, serial uint32, hash [2]uint64) error {
 	}
 	return nil
 }
+
+// update and view run a transaction, counting failures for the metrics.
+func (s *Store) update(f func(*bolt.Tx) error) error {
+	err := s.db.Update(f)
+	if err != nil {
+		s.errors.Add(1)
+	}
+	return err
+}
+
+func (s *Store) view(f func(*bolt.Tx) error) error {
+	err := s.db.View(f)
+	if err != nil {
+		s.errors.Add(1)
+	}
+	return err
+}
+
+// Errors counts the transactions that failed since Open.
+func (s *Store) Errors() uint64 { return s.errors.Load() }
+
+// Path is the state file's path.
+func (s *Store) Path() string { return s.path }
