@@ -1,0 +1,2 @@
+// Package deploy holds the systemd units; its tests check them.
+package deploy
