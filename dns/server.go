@@ -42,7 +42,8 @@ type Server struct {
 	mu      sync.Mutex
 	conns   map[net.Conn]struct{}
 	closing bool
-	wg      sync.WaitGroup
+	wg      sync.WaitGroup // TCP connections
+	udpWG   sync.WaitGroup // UDP workers
 	sem     chan struct{}
 }
 
@@ -112,7 +113,8 @@ func (s *Server) Serve() error {
 	for _, u := range s.udp {
 		for i := 0; i < workers; i++ {
 			lw.Add(1)
-			go func() { defer lw.Done(); s.serveUDP(u) }()
+			s.udpWG.Add(1)
+			go func() { defer lw.Done(); defer s.udpWG.Done(); s.serveUDP(u) }()
 		}
 	}
 	for _, t := range s.tcp {
@@ -133,7 +135,7 @@ func (s *Server) serveUDP(u *net.UDPConn) {
 	for {
 		n, from, err := u.ReadFromUDPAddrPort(in)
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
+			if errors.Is(err, net.ErrClosed) || s.isClosing() {
 				return
 			}
 			continue
@@ -254,8 +256,15 @@ func (s *Server) serveTCP(c net.Conn, idle time.Duration) {
 	}
 }
 
-// Shutdown stops accepting queries, lets TCP connections finish the query
-// they are answering, and returns when all are done or ctx ends.
+func (s *Server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+// Shutdown stops accepting queries, lets the UDP workers and TCP
+// connections finish the query they are answering, and returns when all
+// are done or ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
@@ -265,9 +274,17 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		c.SetReadDeadline(time.Now())
 	}
 	s.mu.Unlock()
-	s.closeAll()
+	for _, t := range s.tcp {
+		t.Close()
+	}
+	// UDP sockets stay open until their workers have written the answer
+	// they are working on: a deadline wakes the idle ones.
+	for _, u := range s.udp {
+		u.SetReadDeadline(time.Now())
+	}
 	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
+	go func() { s.udpWG.Wait(); s.wg.Wait(); close(done) }()
+	defer s.closeAll()
 	select {
 	case <-done:
 		return nil
