@@ -9,17 +9,22 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/smartdns/smartdns/dns"
 	"github.com/smartdns/smartdns/geo"
 	"github.com/smartdns/smartdns/internal/config"
+	"github.com/smartdns/smartdns/internal/qstats"
 	"github.com/smartdns/smartdns/internal/store"
 	"github.com/smartdns/smartdns/pool"
 	"github.com/smartdns/smartdns/probes"
+	"github.com/smartdns/smartdns/querylog"
+	"github.com/smartdns/smartdns/status"
 	"github.com/smartdns/smartdns/zones"
 )
 
@@ -37,6 +42,12 @@ func cmdServe(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "smartdns serve: --config FILE is required")
 		return 2
 	}
+	// SIGHUP is caught from the start: a reload asked for while the zones
+	// load (systemctl reload right after start) is served once ready,
+	// instead of killing the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	cfg, probs := config.Load(*path)
 	if cfg == nil {
 		for _, p := range probs {
@@ -64,7 +75,9 @@ func cmdServe(args []string, stderr io.Writer) int {
 	}
 	defer st.Close()
 
-	h := &dns.Handler{MaxUDPSize: cfg.MaxUDPSize, NoECS: !cfg.ECSEnabled()}
+	stats := &qstats.Registry{}
+	tally := &pool.Tally{}
+	h := &dns.Handler{MaxUDPSize: cfg.MaxUDPSize, NoECS: !cfg.ECSEnabled(), Stats: stats}
 	geoDB, err := geo.Open(geo.Config{City: cfg.GeoIP.City, Country: cfg.GeoIP.Country, ASN: cfg.GeoIP.ASN})
 	if err != nil {
 		log.Error("cannot open the GeoIP databases", "err", err)
@@ -74,23 +87,57 @@ func cmdServe(args []string, stderr io.Writer) int {
 	h.Geo = geoDB
 	// Health: one registry of probed targets for the life of the process
 	// (compiled zones keep their member ids across reloads), one table the
-	// probers publish and the handler reads.
+	// probers, the report receiver and the operator's overrides publish
+	// and the handler reads.
 	members := &pool.Members{}
 	health := &pool.HealthTable{}
 	h.Health = health
-	runner := &probes.Runner{Members: members, Table: health, Store: st, Logger: log, MaxInFlight: cfg.Probes.MaxInFlight}
+	events := status.NewEvents(200)
+	src := &status.Sources{
+		Snapshot: h.Snapshot, Health: health, Tally: tally, Stats: stats, Store: st, Geo: geoDB,
+		StaleAfter: cfg.Reports.StaleAfter, Version: version, Reloads: &status.Reloads{}, Events: events,
+		Logger: log, Started: time.Now(),
+	}
+	src.SetToken(cfg.API.Token)
+	if err := src.RestoreOverrides(); err != nil {
+		log.Error("cannot read the overrides from the state file", "err", err)
+		return 1
+	}
+	runner := &probes.Runner{Members: members, Table: health, Store: st, Logger: log, MaxInFlight: cfg.Probes.MaxInFlight,
+		OnTransition: func(tr probes.Transition) {
+			text := fmt.Sprintf("%s: %s -> %s (%s)", tr.Target, tr.From, tr.To, tr.Reason)
+			if tr.Err != "" {
+				text += ": " + tr.Err
+			}
+			events.Add(status.Event{At: tr.At, Kind: "health", Subject: tr.Address, Text: text})
+		}}
+	src.Probes = runner
 	if !cfg.ProbesEnabled() {
 		members = nil // obey values count as up; nothing is probed
 	}
-	loader := &zones.Loader{Dir: cfg.Zones, Options: compileOptions(cfg, members), Store: st, Logger: log}
+	options := func(cfg *config.Config) zones.CompileOptions {
+		o := compileOptions(cfg, members)
+		o.Tally, o.Stats = tally, stats
+		return o
+	}
+	loader := &zones.Loader{Dir: cfg.Zones, Options: options(cfg), Store: st, Logger: log}
 	publish := func(snap *zones.Snapshot, rep zones.LoadReport) {
 		logReport(log, rep)
+		src.Reloads.Last.Store(time.Now().UnixNano())
+		if failed := rep.Failed(); len(failed) > 0 {
+			src.Reloads.Failed.Add(1)
+			for _, z := range failed {
+				events.Add(status.Event{Kind: "reload", Subject: z.Origin, Text: fmt.Sprintf("%s refused (%d problems); the last good version keeps serving", z.Origin, len(z.Problems.Errors()))})
+			}
+		}
 		if snap != nil {
 			// Targets first: a restarted server restores its saved states
 			// here, so its first answers already leave out what was down.
 			runner.SetTargets(snap.Checks())
 			h.SetSnapshot(snap)
-			logSnapshot(log, snap)
+			src.Reloads.OK.Add(1)
+			serials := logSnapshot(log, snap)
+			events.Add(status.Event{Kind: "reload", Subject: fmt.Sprint(snap.Generation), Text: fmt.Sprintf("generation %d: %s", snap.Generation, serials)})
 		}
 	}
 	snap, rep := loader.Load(true)
@@ -111,14 +158,29 @@ func cmdServe(args []string, stderr io.Writer) int {
 		log.Error("cannot listen", "err", err)
 		return 1
 	}
+	var qlog *querylog.Logger
+	if cfg.QueryLog.Enabled() {
+		qlog, err = querylog.Open(cfg.QueryLog, version, log)
+		if err != nil {
+			log.Error("cannot open the query log", "err", err)
+			srv.Shutdown(context.Background())
+			return 1
+		}
+		srv.QueryLog = qlog
+		src.QueryLogStats = func() (logged, dropped, errors uint64) {
+			s := qlog.Stats()
+			return s.Logged, s.Dropped, s.Errors
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve() }()
 	go loader.Watch(ctx, cfg.Reload.Interval, publish)
+	go tally.Run(ctx.Done())
 	var web *webServer
 	if cfg.HTTP != "" {
-		web, err = startWeb(ctx, cfg, st, health, log)
+		web, err = startWeb(ctx, cfg, src, log)
 		if err != nil {
 			log.Error("cannot listen for HTTP", "addr", cfg.HTTP, "err", err)
 			srv.Shutdown(context.Background())
@@ -134,16 +196,17 @@ func cmdServe(args []string, stderr io.Writer) int {
 			log.Info("GeoIP database reloaded")
 		}
 	})
+	var ready atomic.Bool
+	src.Ready = ready.Load
 
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+	ready.Store(true)
 	log.Info("ready", "listen", strings.Join(srv.LocalAddrs(), ","), "zones", len(snap.Zones()), "version", version)
 	for {
 		select {
 		case <-hup:
-			reload(log, *path, cfg, loader, members, web, publish)
+			reload(log, *path, cfg, loader, options, src, web, publish)
 		case <-ctx.Done():
+			ready.Store(false)
 			log.Info("shutting down")
 			sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 			err := srv.Shutdown(sctx)
@@ -155,6 +218,9 @@ func cmdServe(args []string, stderr io.Writer) int {
 			if web != nil {
 				web.shutdown()
 			}
+			if qlog != nil {
+				qlog.Close() // what was queued is written
+			}
 			<-probed // the probers save their states before the state file closes
 			return 0
 		}
@@ -163,17 +229,19 @@ func cmdServe(args []string, stderr io.Writer) int {
 
 // reload re-reads the config and every zone (SIGHUP). Settings that need
 // new sockets (listen) or a new state file (data) take a restart.
-func reload(log *slog.Logger, path string, old *config.Config, l *zones.Loader, members *pool.Members, web *webServer, publish func(*zones.Snapshot, zones.LoadReport)) {
+func reload(log *slog.Logger, path string, old *config.Config, l *zones.Loader, options func(*config.Config) zones.CompileOptions, src *status.Sources, web *webServer, publish func(*zones.Snapshot, zones.LoadReport)) {
 	cfg, probs := config.Load(path)
 	if cfg == nil {
 		for _, p := range probs {
 			log.Error("config reload refused; keeping the running config", "problem", p.Error())
 		}
 	} else {
-		if strings.Join(cfg.Listen, ",") != strings.Join(old.Listen, ",") || cfg.Data != old.Data || cfg.ProbesEnabled() != old.ProbesEnabled() {
-			log.Warn("listen, data and probes.enabled changes take effect on restart")
+		if strings.Join(cfg.Listen, ",") != strings.Join(old.Listen, ",") || cfg.Data != old.Data || cfg.ProbesEnabled() != old.ProbesEnabled() ||
+			cfg.HTTP != old.HTTP || cfg.QueryLog != old.QueryLog {
+			log.Warn("listen, data, http, query_log and probes.enabled changes take effect on restart")
 		}
-		l.Reconfigure(cfg.Zones, compileOptions(cfg, members))
+		l.Reconfigure(cfg.Zones, options(cfg))
+		src.SetToken(cfg.API.Token)
 		if web != nil {
 			web.reports.SetKeys(siteKeys(cfg))
 		}
@@ -229,12 +297,17 @@ func logReport(log *slog.Logger, rep zones.LoadReport) {
 	}
 }
 
-func logSnapshot(log *slog.Logger, snap *zones.Snapshot) {
+// logSnapshot writes the one line per reload: every zone with its serial.
+// It returns the serials as logged.
+func logSnapshot(log *slog.Logger, snap *zones.Snapshot) string {
 	var parts []string
 	for _, z := range snap.Zones() {
 		parts = append(parts, fmt.Sprintf("%s=%d", z.Origin, z.Serial))
 	}
-	log.Info("zones loaded", "generation", snap.Generation, "count", len(parts), "serials", strings.Join(parts, " "))
+	sort.Strings(parts)
+	serials := strings.Join(parts, " ")
+	log.Info("zones loaded", "generation", snap.Generation, "count", len(parts), "serials", serials)
+	return serials
 }
 
 var icmpOnce = sync.OnceValue(probes.CheckICMP)

@@ -9,13 +9,12 @@ import (
 	"time"
 
 	"github.com/smartdns/smartdns/internal/config"
-	"github.com/smartdns/smartdns/internal/store"
 	"github.com/smartdns/smartdns/loadreport"
-	"github.com/smartdns/smartdns/pool"
+	"github.com/smartdns/smartdns/status"
 )
 
-// webServer is the HTTP listener (`http:` in the config): the load-report
-// API now; metrics and the status API will join it.
+// webServer is the HTTP listener (`http:` in the config): load reports,
+// metrics, the status API and page, and the health probes.
 type webServer struct {
 	srv     *http.Server
 	reports *loadreport.Receiver
@@ -23,20 +22,22 @@ type webServer struct {
 }
 
 // startWeb binds the HTTP listener (so a bad address fails the start) and
-// serves it in the background.
-func startWeb(ctx context.Context, cfg *config.Config, st *store.Store, health *pool.HealthTable, log *slog.Logger) (*webServer, error) {
+// serves it in the background. It sets src.Reports.
+func startWeb(ctx context.Context, cfg *config.Config, src *status.Sources, log *slog.Logger) (*webServer, error) {
 	rc := &loadreport.Receiver{
 		Keys:       siteKeys(cfg),
-		Store:      st,
-		Health:     health,
+		Store:      src.Store,
+		Health:     src.Health,
 		StaleAfter: cfg.Reports.StaleAfter,
 		Logger:     log,
 	}
 	if err := rc.Restore(); err != nil {
 		return nil, err
 	}
+	src.Reports = rc
 	mux := http.NewServeMux()
 	mux.Handle(loadreport.Path, rc)
+	mountOperator(mux, src)
 	w := &webServer{
 		srv: &http.Server{
 			Handler:           mux,

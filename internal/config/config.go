@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/smartdns/smartdns/internal/yamlx"
+	"github.com/smartdns/smartdns/querylog"
 	"github.com/smartdns/smartdns/zones"
 )
 
@@ -52,8 +53,12 @@ type Config struct {
 	// Sites are the sites allowed to report load, with their keys.
 	Sites   map[string]Site `yaml:"sites"`
 	Reports Reports         `yaml:"reports"`
-	Path    string          `yaml:"-"` // the file this was read from
-	Dir     string          `yaml:"-"` // its folder, against which relative paths resolve
+	// API protects the status API's writes.
+	API API `yaml:"api"`
+	// QueryLog logs queries (dnstap, JSON lines); off by default.
+	QueryLog querylog.Config `yaml:"query_log"`
+	Path     string          `yaml:"-"` // the file this was read from
+	Dir      string          `yaml:"-"` // its folder, against which relative paths resolve
 }
 
 // SOA holds the fields used when a zone has no SOA of its own.
@@ -87,6 +92,13 @@ type Site struct {
 	KeyFile string `yaml:"key_file"`
 	// Secret is the key's bytes, filled by Load.
 	Secret []byte `yaml:"-"`
+}
+
+// API holds the bearer token that the status API's writes (overrides)
+// need. Without one, writes are refused.
+type API struct {
+	Token     string `yaml:"token"`
+	TokenFile string `yaml:"token_file"`
 }
 
 // Reports tunes how load reports are used.
@@ -284,6 +296,38 @@ func Parse(path string, data []byte) (*Config, zones.Problems) {
 			probs.Add(at, "sites.%s: the key is %d bytes; use at least 16 (e.g. openssl rand -hex 32)", name, len(site.Secret))
 		}
 		c.Sites[name] = site
+	}
+	switch {
+	case c.API.Token != "" && c.API.TokenFile != "":
+		probs.Add(pos("api"), "api: give token or token_file, not both")
+	case c.API.TokenFile != "":
+		c.API.TokenFile = c.resolve(c.API.TokenFile)
+		b, err := os.ReadFile(c.API.TokenFile)
+		if err != nil {
+			probs.Add(pos("api", "token_file"), "api.token_file: %v", err)
+		} else {
+			c.API.Token = strings.TrimSpace(string(b))
+		}
+	}
+	if c.API.Token != "" {
+		if len(c.API.Token) < 16 {
+			probs.Add(pos("api"), "api: the token is %d bytes; use at least 16 (e.g. openssl rand -hex 32)", len(c.API.Token))
+		}
+		if c.HTTP == "" {
+			probs.Warn(pos("api"), "api: a token is set but there is no http listener to use it on")
+		} else if ap, err := netip.ParseAddrPort(c.HTTP); err == nil && !ap.Addr().IsLoopback() && c.TLS.Cert == "" {
+			probs.Warn(pos("api"), "api: the token travels in clear over plain HTTP on %s; set tls or listen on loopback", c.HTTP)
+		}
+	}
+	if err := c.QueryLog.Validate(); err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			probs.Add(pos("query_log"), "%s", line)
+		}
+	}
+	for _, p := range []*string{&c.QueryLog.JSON, &c.QueryLog.Dnstap.File, &c.QueryLog.Dnstap.Socket} {
+		if *p != "" {
+			*p = c.resolve(*p)
+		}
 	}
 	if c.Probes.MaxInFlight < 0 {
 		probs.Add(pos("probes", "max_in_flight"), "probes.max_in_flight: %d must be positive", c.Probes.MaxInFlight)

@@ -64,6 +64,18 @@ func TestProblems(t *testing.T) {
 			[]string{`nameservers[0]: "ns1.example.com" must be a fully qualified name`}},
 		{"syntax error", "listen: [127.0.0.1:53\nzones: zones\n", []string{`:`}},
 		{"missing listen", "zones: zones\n", []string{`listen: at least one address is required`}},
+		{"short api token", "listen: [127.0.0.1:53]\nzones: zones\nhttp: 127.0.0.1:8053\napi:\n  token: short\n",
+			[]string{`:5:3: api: the token is 5 bytes`}},
+		{"api token and token_file", "listen: [127.0.0.1:53]\nzones: zones\napi: {token: 0123456789abcdef, token_file: t}\n",
+			[]string{`:3:6: api: give token or token_file, not both`}},
+		{"api token_file missing", "listen: [127.0.0.1:53]\nzones: zones\napi: {token_file: nope}\n",
+			[]string{`:3:19: api.token_file:`}},
+		{"query log sample", "listen: [127.0.0.1:53]\nzones: zones\nquery_log:\n  json: q.jsonl\n  sample: 1.5\n",
+			[]string{`:4:3: query_log.sample: must be in (0, 1], got 1.5`}},
+		{"query log two dnstap outputs", "listen: [127.0.0.1:53]\nzones: zones\nquery_log: {dnstap: {socket: s, file: f}}\n",
+			[]string{`query_log.dnstap: give socket or file, not both`}},
+		{"query log unknown key", "listen: [127.0.0.1:53]\nzones: zones\nquery_log: {jsn: q}\n",
+			[]string{`unknown key "jsn" in query_log`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := writeConfig(t, tc.body)
@@ -84,4 +96,34 @@ func TestProblems(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestAPIAndQueryLog(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "token"), []byte("0123456789abcdef0123\n"), 0o600)
+	p := writeConfigIn(t, dir, "listen: [127.0.0.1:53]\nzones: .\nhttp: 127.0.0.1:8053\napi: {token_file: token}\nquery_log: {json: q.jsonl, sample: 0.5, dnstap: {file: q.dnstap}}\n")
+	c, probs := Load(p)
+	if c == nil {
+		t.Fatal(probs)
+	}
+	if c.API.Token != "0123456789abcdef0123" {
+		t.Errorf("token %q", c.API.Token)
+	}
+	if c.QueryLog.JSON != filepath.Join(dir, "q.jsonl") || c.QueryLog.Dnstap.File != filepath.Join(dir, "q.dnstap") || c.QueryLog.Sample != 0.5 {
+		t.Errorf("query log %+v", c.QueryLog)
+	}
+	p = writeConfigIn(t, dir, "listen: [127.0.0.1:53]\nzones: .\nhttp: 0.0.0.0:8053\napi: {token: 0123456789abcdef}\n")
+	c, probs = Load(p)
+	if c == nil || !strings.Contains(probs.Error(), "travels in clear") {
+		t.Errorf("no warning for a token over plain HTTP on a public address: %v", probs)
+	}
+}
+
+func writeConfigIn(t *testing.T, dir, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, "smartdns.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
