@@ -279,10 +279,18 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 		level = slog.LevelError
 	}
 	opts := &slog.HandlerOptions{Level: level}
-	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+	mk := func(w io.Writer) slog.Handler {
+		if c.Format == "json" {
+			return slog.NewJSONHandler(w, opts)
+		}
+		return slog.NewTextHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	if os.Getenv("JOURNAL_STREAM") != "" {
+		// Under systemd, stderr goes to the journal: a "<N>" prefix gives
+		// each line its priority, so `journalctl -p warning` works.
+		return slog.New(newJournalHandler(w, mk))
+	}
+	return slog.New(mk(w))
 }
 
 func logReport(log *slog.Logger, rep zones.LoadReport) {
