@@ -2,7 +2,8 @@
 #
 #   make build    bin/smartdns, version stamped from git describe
 #   make run      build, then serve examples/smartdns.yaml
-#   make deps     install the system tools the tests need (dig), if missing
+#   make deps     install the system tools the tests need (dig, promtool,
+#                 chromium, python3), if missing
 #   make test     go vet, gofmt check, go test -race (unit + e2e)
 #   make fuzz     run every Fuzz* target for FUZZTIME each (default 30s)
 #   make bench    Go micro-benchmarks, then bench/run.sh (server vs peers)
@@ -25,7 +26,7 @@ FUZZTIME ?= 30s
 TESTTIMEOUT ?= 9m
 
 # command:debian-package pairs that the tests need on PATH.
-DEPS := dig:bind9-dnsutils
+DEPS := dig:bind9-dnsutils promtool:prometheus chromium:chromium python3:python3
 
 # root runs apt-get directly; anyone else goes through sudo when it exists.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo 2>/dev/null)
