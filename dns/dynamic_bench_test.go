@@ -1,6 +1,8 @@
 package dns
 
 import (
+	"github.com/smartdns/smartdns/internal/qstats"
+	"github.com/smartdns/smartdns/pool"
 	"net"
 	"os"
 	"testing"
@@ -19,11 +21,12 @@ func dynHandler(tb testing.TB) *Handler {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	stats := &qstats.Registry{}
 	recs, probs := zones.ParseOctoDNS("testdata/dyn.example.yaml", "dyn.example.", data)
 	if probs.HasErrors() {
 		tb.Fatal(probs)
 	}
-	z, probs := zones.Compile("dyn.example.", "dyn.example.yaml", recs, zones.CompileOptions{Nameservers: []string{"ns1.example.com."}, SOA: zones.SOADefaults{TTL: 3600, Minimum: 300}})
+	z, probs := zones.Compile("dyn.example.", "dyn.example.yaml", recs, zones.CompileOptions{Nameservers: []string{"ns1.example.com."}, SOA: zones.SOADefaults{TTL: 3600, Minimum: 300}, Stats: stats, Tally: &pool.Tally{}})
 	if probs.HasErrors() {
 		tb.Fatal(probs)
 	}
@@ -32,7 +35,7 @@ func dynHandler(tb testing.TB) *Handler {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { g.Close() })
-	h := &Handler{MaxUDPSize: 1232, Geo: g}
+	h := &Handler{MaxUDPSize: 1232, Geo: g, Stats: stats}
 	h.SetSnapshot(zones.NewSnapshot(1, []*zones.Zone{z}))
 	return h
 }

@@ -4,8 +4,11 @@ import (
 	"encoding/binary"
 	"flag"
 	"fmt"
+	"github.com/smartdns/smartdns/internal/qstats"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -17,6 +20,9 @@ import (
 // testHandler serves the zone files in testdata/ named by origins.
 func testHandler(t testing.TB, origins ...string) *Handler {
 	t.Helper()
+	// Counters on, as the server runs: the tests and benchmarks go
+	// through the counting path.
+	stats := &qstats.Registry{}
 	var zs []*zones.Zone
 	for _, o := range origins {
 		path := filepath.Join("testdata", o+".zone")
@@ -28,13 +34,13 @@ func testHandler(t testing.TB, origins ...string) *Handler {
 		if probs.HasErrors() {
 			t.Fatalf("%s: %v", path, probs)
 		}
-		z, probs := zones.Compile(o+".", path, recs, zones.CompileOptions{Nameservers: []string{"ns1.example.com."}, SOA: zones.SOADefaults{TTL: 3600, Minimum: 300}})
+		z, probs := zones.Compile(o+".", path, recs, zones.CompileOptions{Nameservers: []string{"ns1.example.com."}, SOA: zones.SOADefaults{TTL: 3600, Minimum: 300}, Stats: stats})
 		if probs.HasErrors() {
 			t.Fatalf("%s: %v", path, probs)
 		}
 		zs = append(zs, z)
 	}
-	h := &Handler{MaxUDPSize: 1232}
+	h := &Handler{MaxUDPSize: 1232, Stats: stats}
 	h.SetSnapshot(zones.NewSnapshot(1, zs))
 	return h
 }
@@ -632,5 +638,48 @@ mail A     192.0.2.25
 	r = query(t, h, m, false)
 	if len(r.Answer) != 1 || len(r.Extra) != 0 {
 		t.Errorf("apex MX: want the MX without the occluded address:\n%v", r)
+	}
+}
+
+// Every query is counted once, under its zone (or none), type, rcode and
+// transport, with its ECS outcome.
+func TestQueryCounters(t *testing.T) {
+	h := testHandler(t, "example.com")
+	ask := func(name string, qtype uint16, tcp bool, ecs string) {
+		m := new(mdns.Msg)
+		m.SetQuestion(name, qtype)
+		if ecs != "" {
+			o := &mdns.OPT{Hdr: mdns.RR_Header{Name: ".", Rrtype: mdns.TypeOPT}}
+			o.SetUDPSize(1232)
+			p := netip.MustParsePrefix(ecs)
+			o.Option = append(o.Option, &mdns.EDNS0_SUBNET{Code: mdns.EDNS0SUBNET, Family: 1, SourceNetmask: uint8(p.Bits()), Address: p.Addr().AsSlice()})
+			m.Extra = append(m.Extra, o)
+		}
+		query(t, h, m, tcp)
+	}
+	ask("www.example.com.", mdns.TypeA, false, "")
+	ask("www.example.com.", mdns.TypeA, false, "")
+	ask("www.example.com.", mdns.TypeA, true, "198.51.100.0/24")
+	ask("nope.example.com.", mdns.TypeAAAA, false, "")
+	ask("www.example.org.", mdns.TypeTXT, false, "")
+	ask("www.example.com.", mdns.TypeAFSDB, false, "")
+	got := map[string]uint64{}
+	h.Stats.Zone("example.com.").Each(func(q, rc, tr string, n uint64) { got["example.com. "+q+" "+rc+" "+tr] = n })
+	h.Stats.NoZone.Each(func(q, rc, tr string, n uint64) { got["- "+q+" "+rc+" "+tr] = n })
+	want := map[string]uint64{
+		"example.com. A NOERROR udp":     2,
+		"example.com. A NOERROR tcp":     1,
+		"example.com. AAAA NXDOMAIN udp": 1,
+		"example.com. other NOERROR udp": 1,
+		"- TXT REFUSED udp":              1,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("counters %v, want %v", got, want)
+	}
+	if n := h.Stats.ECSCount(qstats.ECSUsed) + h.Stats.ECSCount(qstats.ECSScoped); n != 1 {
+		t.Errorf("ECS queries honoured: %d, want 1", n)
+	}
+	if n := h.Stats.ECSCount(qstats.ECSNone); n != 5 {
+		t.Errorf("queries without ECS: %d, want 5", n)
 	}
 }
