@@ -424,7 +424,7 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.buf.Write(p)
-	if bytes.Contains(b.buf.Bytes(), []byte("msg=ready")) {
+	if bytes.Contains(b.buf.Bytes(), []byte("msg=ready")) || bytes.Contains(b.buf.Bytes(), []byte(`"msg":"ready"`)) {
 		b.once.Do(func() { close(b.ready) })
 	}
 	return len(p), nil

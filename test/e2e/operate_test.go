@@ -1,0 +1,74 @@
+package e2e
+
+import (
+	"bufio"
+	"encoding/json"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Logs in JSON carry one line per reload naming every zone with its serial.
+func TestJSONLogReloadLine(t *testing.T) {
+	s := Start(t, Options{
+		Files: map[string]string{
+			"example.com.yaml": "---\n'':\n  type: A\n  value: 192.0.2.1\n",
+			"example.net.yaml": "---\n'':\n  type: A\n  value: 192.0.2.2\n",
+		},
+		// Continues the harness's `log:` mapping.
+		Extra: "  format: json\n",
+	})
+	s.WriteZone("example.net.yaml", "---\n'':\n  type: A\n  value: 192.0.2.3\n")
+	s.WaitLog(`"generation":2`, 10*time.Second)
+	var reloads []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(s.Log()))
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "{") {
+			continue // the race detector's own output, if any
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("a log line is not JSON: %v: %s", err, line)
+		}
+		if m["msg"] == "zones loaded" {
+			reloads = append(reloads, m)
+		}
+	}
+	if len(reloads) != 2 {
+		t.Fatalf("%d reload lines, want 2 (start, change):\n%s", len(reloads), s.Log())
+	}
+	for _, r := range reloads {
+		serials, _ := r["serials"].(string)
+		if r["level"] != "INFO" || r["count"] != float64(2) || !strings.Contains(serials, "example.com.=") || !strings.Contains(serials, "example.net.=") {
+			t.Errorf("reload line %v", r)
+		}
+	}
+}
+
+// SIGTERM ends the server within the shutdown bound even with a TCP
+// client connected and idle, and it exits 0.
+func TestShutdownBounded(t *testing.T) {
+	s := Start(t, Options{Files: map[string]string{"example.com.yaml": "---\n'':\n  type: A\n  value: 192.0.2.1\n"}, Extra: "tcp: {idle_timeout: 60s}\n"})
+	c, err := net.Dial("tcp", s.addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s.Dig("example.com", "A", "+tcp")
+	start := time.Now()
+	s.Stop()
+	if took := time.Since(start); took > 6*time.Second {
+		t.Fatalf("shutdown took %v with an idle TCP client (bound 5s)", took)
+	}
+	if code := s.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("exit code %d:\n%s", code, s.Log())
+	}
+	if !strings.Contains(s.Log(), "shutting down") {
+		t.Fatalf("no shutdown line:\n%s", s.Log())
+	}
+}
+
+func (s *Server) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)) }
