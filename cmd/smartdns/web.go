@@ -66,6 +66,7 @@ func startWeb(ctx context.Context, cfg *config.Config, src *status.Sources, log 
 		}
 	}()
 	go func() { rc.Run(ctx); close(w.done) }()
+	go src.WatchSites(ctx, time.Second)
 	log.Info("HTTP listening", "addr", ln.Addr().String(), "tls", cfg.TLS.Cert != "")
 	return w, nil
 }
