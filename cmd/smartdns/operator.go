@@ -3,17 +3,14 @@ package main
 import (
 	"net/http"
 
+	"github.com/smartdns/smartdns/metrics"
 	"github.com/smartdns/smartdns/status"
 )
 
-// mountOperator mounts what an operator reads: the status API, the page
-// and the health probes (and, in metrics.go, /metrics).
+// mountOperator mounts what an operator reads: the status API and probes,
+// the metrics, and the status page.
 func mountOperator(mux *http.ServeMux, src *status.Sources) {
 	src.Register(mux)
-	for _, m := range operatorMounts {
-		m(mux, src)
-	}
+	mux.Handle("GET /metrics", metrics.Handler(src))
+	mux.HandleFunc("GET /{$}", src.ServePage)
 }
-
-// operatorMounts are the endpoints of optional parts, added by their files.
-var operatorMounts []func(*http.ServeMux, *status.Sources)
