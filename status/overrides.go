@@ -22,12 +22,9 @@ func (s *Sources) RestoreOverrides() error {
 	}
 	m := map[string]pool.Status{}
 	for v, st := range saved {
-		switch st {
-		case "up":
-			m[v] = pool.Up
-		case "down":
-			m[v] = pool.Down
-		default:
+		if o, ok := overrideStatus(st); ok {
+			m[v] = o
+		} else {
 			s.logger().Warn("ignoring an unknown override in the state file", "value", v, "status", st)
 		}
 	}
@@ -84,16 +81,25 @@ func (s *Sources) SetOverride(value string, st string) (previous string, err err
 	for k, v := range cur {
 		next[k] = v
 	}
-	switch st {
-	case "up":
-		next[value] = pool.Up
-	case "down":
-		next[value] = pool.Down
-	default:
-		delete(next, value)
+	if o, ok := overrideStatus(st); ok {
+		next[value] = o
+	} else {
+		delete(next, value) // obey
 	}
 	s.Health.PublishOverrides(next)
 	return previous, nil
+}
+
+// overrideStatus maps an override's name to its status; obey (no
+// override) and anything else is false.
+func overrideStatus(s string) (pool.Status, bool) {
+	switch s {
+	case "up":
+		return pool.Up, true
+	case "down":
+		return pool.Down, true
+	}
+	return pool.Obey, false
 }
 
 // ValueUse is a place a value appears: a pool of a dynamic record.
