@@ -288,6 +288,12 @@ func (l *Loader) Load(force bool) (*Snapshot, LoadReport) {
 		if fsState == nil {
 			fsState = &fileState{origin: origin}
 			l.files[path] = fsState
+			if !force {
+				// A new file is read once a second scan sees it unchanged,
+				// like a changed one: it may still be being written.
+				fsState.seenTime, fsState.seenSize = mtime, size
+				continue
+			}
 		}
 		fsState.seenTime, fsState.seenSize = mtime, size
 		recs, probs, ok := readSource(path, origin, isDir)
