@@ -115,9 +115,13 @@ func cmdServe(args []string, stderr io.Writer) int {
 	if !cfg.ProbesEnabled() {
 		members = nil // obey values count as up; nothing is probed
 	}
+	startGeo := cfg.GeoIP
 	options := func(cfg *config.Config) zones.CompileOptions {
 		o := compileOptions(cfg, members)
 		o.Tally, o.Stats = tally, stats
+		// The GeoIP databases are opened at start: zones are checked
+		// against those, not against paths a reload named.
+		o.GeoASN, o.GeoCoords = startGeo.ASN != "", startGeo.City != ""
 		return o
 	}
 	loader := &zones.Loader{Dir: cfg.Zones, Options: options(cfg), Store: st, Logger: log}
@@ -237,8 +241,8 @@ func reload(log *slog.Logger, path string, old *config.Config, l *zones.Loader, 
 		}
 	} else {
 		if strings.Join(cfg.Listen, ",") != strings.Join(old.Listen, ",") || cfg.Data != old.Data || cfg.ProbesEnabled() != old.ProbesEnabled() ||
-			cfg.HTTP != old.HTTP || cfg.QueryLog != old.QueryLog {
-			log.Warn("listen, data, http, query_log and probes.enabled changes take effect on restart")
+			cfg.HTTP != old.HTTP || cfg.QueryLog != old.QueryLog || cfg.GeoIP != old.GeoIP || cfg.TLS != old.TLS || cfg.ECSEnabled() != old.ECSEnabled() {
+			log.Warn("listen, data, http, tls, query_log, geoip, ecs and probes.enabled changes take effect on restart")
 		}
 		l.Reconfigure(cfg.Zones, options(cfg))
 		src.SetToken(cfg.API.Token)

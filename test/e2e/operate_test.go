@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"encoding/json"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -72,3 +75,33 @@ func TestShutdownBounded(t *testing.T) {
 }
 
 func (s *Server) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)) }
+
+// A SIGHUP with a config that adds a GeoIP database does not open it:
+// the running server keeps the databases it started with, says a restart
+// is needed, and keeps refusing zones that need the new one.
+func TestReloadDoesNotHalfApplyGeoIP(t *testing.T) {
+	zone := "---\nasn:\n  type: A\n  values: [192.0.2.254]\n  dynamic:\n    pools:\n      cdn:\n        values:\n          - {value: 192.0.2.1, status: up}\n    rules:\n      - asns: [15169]\n        pool: cdn\n      - pool: cdn\n"
+	s := Start(t, Options{Files: map[string]string{"example.org.yaml": zone}})
+	s.WaitLog(`asns rules need an ASN database`, 5*time.Second)
+	asn, err := filepath.Abs("../../geo/testdata/GeoLite2-ASN-Test.mmdb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := os.ReadFile(s.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(s.Config, append(cfg, []byte("geoip: {asn: "+asn+"}\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.Signal(syscall.SIGHUP)
+	s.WaitLog(`geoip, ecs and probes.enabled changes take effect on restart`, 5*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	if a := s.Dig("asn.example.org", "A"); a.Status != "REFUSED" {
+		t.Fatalf("after SIGHUP a zone needing an ASN database the server has not opened is served:\n%s", a.Raw)
+	}
+	s.Restart()
+	if a := s.Dig("asn.example.org", "A"); a.Status != "NOERROR" {
+		t.Fatalf("after a restart with the ASN database: %s", a.Raw)
+	}
+}
