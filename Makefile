@@ -3,7 +3,7 @@
 #   make build    bin/smartdns, version stamped from git describe
 #   make run      build, then serve examples/smartdns.yaml
 #   make deps     install the system tools the tests need (dig, promtool,
-#                 chromium, python3), if missing
+#                 chromium, python3, curl), if missing
 #   make test     go vet, gofmt check, go test -race (unit + e2e)
 #   make fuzz     run every Fuzz* target for FUZZTIME each (default 30s)
 #   make bench    Go micro-benchmarks, then bench/run.sh (server vs peers)
@@ -26,7 +26,7 @@ FUZZTIME ?= 30s
 TESTTIMEOUT ?= 9m
 
 # command:debian-package pairs that the tests need on PATH.
-DEPS := dig:bind9-dnsutils promtool:prometheus chromium:chromium python3:python3
+DEPS := dig:bind9-dnsutils promtool:prometheus chromium:chromium python3:python3 curl:curl
 
 # root runs apt-get directly; anyone else goes through sudo when it exists.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo 2>/dev/null)

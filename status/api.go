@@ -163,7 +163,10 @@ func (s *Sources) putValue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+		// curl -d sends a form type: the body is read as JSON all the same,
+		// rather than failing an operator's first try.
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" && mt != "application/x-www-form-urlencoded" {
 			writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json, got %q", ct)
 			return
 		}

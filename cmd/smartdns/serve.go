@@ -208,6 +208,7 @@ func cmdServe(args []string, stderr io.Writer) int {
 	for {
 		select {
 		case <-hup:
+			log.Info("reload requested (SIGHUP)")
 			reload(log, *path, cfg, loader, options, src, web, publish)
 		case <-ctx.Done():
 			ready.Store(false)

@@ -452,7 +452,8 @@ func TestAPIOverrides(t *testing.T) {
 		{"no token", "192.0.2.1", `{"status":"down"}`, nil, 401, "missing Authorization"},
 		{"basic auth", "192.0.2.1", `{"status":"down"}`, map[string]string{"Authorization": "Basic eDp5"}, 401, "missing Authorization"},
 		{"wrong token", "192.0.2.1", `{"status":"down"}`, map[string]string{"Authorization": "Bearer nope"}, 401, "not api.token"},
-		{"wrong type", "192.0.2.1", `status=down`, map[string]string{"Authorization": "Bearer " + apiToken, "Content-Type": "application/x-www-form-urlencoded"}, 415, "Content-Type must be application/json"},
+		{"wrong type", "192.0.2.1", `status=down`, map[string]string{"Authorization": "Bearer " + apiToken, "Content-Type": "text/xml"}, 415, "Content-Type must be application/json"},
+		{"a form, not JSON", "192.0.2.1", `status=down`, map[string]string{"Authorization": "Bearer " + apiToken, "Content-Type": "application/x-www-form-urlencoded"}, 400, "body:"},
 		{"too large", "192.0.2.1", `{"status":"down","x":"` + strings.Repeat("a", 5000) + `"}`, bearer, 413, "larger than 4096"},
 		{"not JSON", "192.0.2.1", `down`, bearer, 400, "body:"},
 		{"unknown field", "192.0.2.1", `{"status":"down","until":"tomorrow"}`, bearer, 400, "unknown field"},
@@ -478,8 +479,9 @@ func TestAPIOverrides(t *testing.T) {
 		t.Fatalf("a refused request left an override: %v", ov.Overrides)
 	}
 
-	// down: the value leaves the answers at once.
-	code, body, _ := e.put(t, "192.0.2.1", `{"status": "down"}`, bearer)
+	// down: the value leaves the answers at once. curl -d sends a form
+	// content type with the JSON body: accepted.
+	code, body, _ := e.put(t, "192.0.2.1", `{"status": "down"}`, map[string]string{"Authorization": "Bearer " + apiToken, "Content-Type": "application/x-www-form-urlencoded"})
 	var vs struct {
 		Value    string `json:"value"`
 		Status   string `json:"status"`
