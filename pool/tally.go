@@ -145,3 +145,20 @@ func lessKey(a, b TallyKey) bool {
 	}
 	return a.Value < b.Value
 }
+
+// Retain forgets the counters whose key keep rejects: those of records
+// and values no zone serves any more, so that their series leave the
+// metrics. A value that comes back starts again from 0 (a counter reset,
+// which Prometheus handles).
+func (t *Tally) Retain(keep func(TallyKey) bool) {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for k := range t.m {
+		if !keep(k) {
+			delete(t.m, k)
+		}
+	}
+}

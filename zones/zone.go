@@ -196,3 +196,7 @@ func typeName(t uint16) string {
 	}
 	return "TYPE" + strings.TrimPrefix(dns.Type(t).String(), "TYPE")
 }
+
+// TypeName is a type's mnemonic as zones writes it in problems and in the
+// answer tally's keys: A, ALIAS, TYPE65280.
+func TypeName(t uint16) string { return typeName(t) }

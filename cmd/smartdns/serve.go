@@ -139,6 +139,7 @@ func cmdServe(args []string, stderr io.Writer) int {
 			// here, so its first answers already leave out what was down.
 			runner.SetTargets(snap.Checks())
 			h.SetSnapshot(snap)
+			forgetRemoved(snap, tally, stats)
 			src.Reloads.OK.Add(1)
 			serials := logSnapshot(log, snap)
 			events.Add(status.Event{Kind: "reload", Subject: fmt.Sprint(snap.Generation), Text: fmt.Sprintf("generation %d: %s", snap.Generation, serials)})
@@ -308,6 +309,31 @@ func logReport(log *slog.Logger, rep zones.LoadReport) {
 			}
 		}
 	}
+}
+
+// forgetRemoved drops the counters of zones, records and values the new
+// snapshot no longer serves.
+func forgetRemoved(snap *zones.Snapshot, tally *pool.Tally, stats *qstats.Registry) {
+	live := map[pool.TallyKey]bool{}
+	origins := map[string]bool{}
+	for _, z := range snap.Zones() {
+		origins[z.Origin] = true
+		for _, d := range z.Dynamic() {
+			k := pool.TallyKey{Zone: z.Origin, Record: d.Name, Type: zones.TypeName(d.Type)}
+			for _, p := range d.Record.Pools {
+				for _, v := range p.Values {
+					k.Pool, k.Value = p.Name, v.Text
+					live[k] = true
+				}
+			}
+			for _, v := range d.Record.BackupValues() {
+				k.Pool, k.Value = "", v
+				live[k] = true
+			}
+		}
+	}
+	tally.Retain(func(k pool.TallyKey) bool { return live[k] })
+	stats.Retain(func(o string) bool { return origins[o] })
 }
 
 // logSnapshot writes the one line per reload: every zone with its serial.

@@ -192,3 +192,18 @@ func (r *Registry) ECS(result int) { r.ecs[result].Add(1) }
 
 // ECSCount returns the count of one ECS outcome.
 func (r *Registry) ECSCount(result int) uint64 { return r.ecs[result].Load() }
+
+// Retain forgets the counters of zones keep rejects (zones no longer
+// served), so that their series leave the metrics.
+func (r *Registry) Retain(keep func(origin string) bool) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for z := range r.zones {
+		if !keep(z) {
+			delete(r.zones, z)
+		}
+	}
+}

@@ -3,7 +3,9 @@ package e2e
 import (
 	"bufio"
 	"encoding/json"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -103,5 +105,49 @@ func TestReloadDoesNotHalfApplyGeoIP(t *testing.T) {
 	s.Restart()
 	if a := s.Dig("asn.example.org", "A"); a.Status != "NOERROR" {
 		t.Fatalf("after a restart with the ASN database: %s", a.Raw)
+	}
+}
+
+// Records and zones no longer served leave the metrics.
+func TestMetricsForgetRemovedRecords(t *testing.T) {
+	port := freePort(t)
+	dyn := "---\n'':\n  type: A\n  value: 192.0.2.1\nwww:\n  type: A\n  values: [192.0.2.9]\n  dynamic:\n    pools:\n      main:\n        values:\n          - {value: 192.0.2.2, status: up}\n    rules:\n      - pool: main\n"
+	s := Start(t, Options{
+		Files: map[string]string{"example.com.yaml": dyn, "example.net.yaml": "---\n'':\n  type: A\n  value: 192.0.2.3\n"},
+		Extra: "http: 127.0.0.1:" + strconv.Itoa(port) + "\n",
+	})
+	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/metrics"
+	scrape := func() string {
+		t.Helper()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	s.Dig("www.example.com", "A")
+	s.Dig("example.net", "A")
+	m := scrape()
+	if !strings.Contains(m, `smartdns_dynamic_answers_total{pool="main",record="www.example.com.",type="A",value="192.0.2.2",zone="example.com."} 1`) ||
+		!strings.Contains(m, `zone="example.net."`) {
+		t.Fatalf("before:\n%s", m)
+	}
+	s.WriteZone("example.com.yaml", "---\n'':\n  type: A\n  value: 192.0.2.1\n")
+	if err := os.Remove(filepath.Join(s.Zones, "example.net.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	// The removal and the rewrite may land in one reload or two.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m = scrape()
+		if !strings.Contains(m, `record="www.example.com."`) && !strings.Contains(m, `zone="example.net."`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("removed record or zone still in the metrics:\n%s\n%s", m, s.Log())
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
