@@ -256,7 +256,7 @@ func (s *Sources) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	if s.Ready != nil && !s.Ready() {
 		w.WriteHeader(http.StatusServiceUnavailable)
-		io.WriteString(w, "not ready: zones not loaded or listeners not up\n")
+		io.WriteString(w, "not ready: starting, shutting down, or no zone loaded\n")
 		return
 	}
 	io.WriteString(w, "ready\n")

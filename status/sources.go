@@ -33,7 +33,8 @@ type Sources struct {
 	Version string
 	Reloads *Reloads
 	Events  *Events
-	// Ready reports whether zones are loaded and listeners are up.
+	// Ready reports whether the server is ready for traffic: listeners up
+	// and at least one zone served.
 	Ready  func() bool
 	Logger *slog.Logger
 	// Started is when the server started.

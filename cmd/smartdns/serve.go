@@ -202,7 +202,9 @@ func cmdServe(args []string, stderr io.Writer) int {
 		}
 	})
 	var ready atomic.Bool
-	src.Ready = ready.Load
+	// Ready: listening, and serving at least one zone (a start where every
+	// zone was refused is not ready for traffic).
+	src.Ready = func() bool { return ready.Load() && len(h.Snapshot().Zones()) > 0 }
 
 	ready.Store(true)
 	log.Info("ready", "listen", strings.Join(srv.LocalAddrs(), ","), "zones", len(snap.Zones()), "version", version)

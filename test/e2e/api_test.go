@@ -594,3 +594,26 @@ func TestReadyz(t *testing.T) {
 		t.Fatalf("/readyz: %d %q", code, body)
 	}
 }
+
+// A server whose every zone was refused is alive but not ready.
+func TestReadyzWithoutZones(t *testing.T) {
+	port := freePort(t)
+	e := &apiEnv{url: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	e.srv = Start(t, Options{Files: map[string]string{"example.com.yaml": "---\nwww: {type: A, value: not-an-address}\n"}, Extra: fmt.Sprintf("http: 127.0.0.1:%d\n", port)})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, body, _ := e.do(t, "GET", "/healthz", "", nil)
+		if code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/healthz: %d %s", code, body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if code, body, _ := e.do(t, "GET", "/readyz", "", nil); code != http.StatusServiceUnavailable || !strings.Contains(body, "no zone loaded") {
+		t.Fatalf("/readyz with every zone refused: %d %q", code, body)
+	}
+	e.srv.WriteZone("example.com.yaml", "---\nwww: {type: A, value: 192.0.2.1}\n")
+	e.waitHTTP(t) // waits for /readyz 200
+}
