@@ -187,7 +187,7 @@ func TestUnitDirectives(t *testing.T) {
 			{"Unit", "After", "network-online.target"},
 			{"Unit", "Wants", "network-online.target"},
 			{"Service", "ExecStart", installedBinary + " agent --config /etc/smartdns/agent.yaml"},
-			{"Service", "User", "smartdns-agent"},
+			{"Service", "DynamicUser", "yes"},
 			{"Service", "StateDirectory", "smartdns-agent"},
 			{"Service", "AmbientCapabilities", ""},
 			{"Service", "CapabilityBoundingSet", ""},

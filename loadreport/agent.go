@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -383,6 +384,9 @@ func updateState(path string, fn func(st *AgentState, exists bool, readErr error
 		werr = err
 	}
 	if werr == nil {
+		werr = ownLikeDir(tmp.Name())
+	}
+	if werr == nil {
 		werr = os.Rename(tmp.Name(), path)
 	}
 	if werr != nil {
@@ -390,6 +394,25 @@ func updateState(path string, fn func(st *AgentState, exists bool, readErr error
 		return st, werr
 	}
 	return st, nil
+}
+
+// ownLikeDir gives a file written by root the owner of its folder: `sudo
+// smartdns agent drain` then leaves a state file the agent's own user (a
+// systemd DynamicUser owning its StateDirectory) can still read and
+// replace. Other users cannot chown and need not.
+func ownLikeDir(file string) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	fi, err := os.Stat(filepath.Dir(file))
+	if err != nil {
+		return err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || st.Uid == 0 && st.Gid == 0 {
+		return nil
+	}
+	return os.Chown(file, int(st.Uid), int(st.Gid))
 }
 
 func lockState(path string) (func(), error) {
