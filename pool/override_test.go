@@ -113,3 +113,21 @@ func TestTally(t *testing.T) {
 		t.Fatalf("Count allocates %v", n)
 	}
 }
+
+// An override down keeps a value out of the backup answer too.
+func TestOverrideDownLeavesBackup(t *testing.T) {
+	r := catchAll(&Record{Pools: []Pool{{Name: "p", Values: values(1), Fallback: -1}},
+		Backup: []Value{{Text: "192.0.2.1", Status: Up, Member: -1}, {Text: "192.0.2.99", Status: Up, Member: -1}}})
+	h := &HealthTable{}
+	h.PublishOverrides(map[string]Status{"192.0.2.1": Down})
+	var a Answer
+	r.Pick(client, nil, h, &a)
+	if !a.Backup || a.N != 1 || a.Values[0].Text != "192.0.2.99" {
+		t.Fatalf("answer %+v", a)
+	}
+	h.PublishOverrides(map[string]Status{"192.0.2.1": Down, "192.0.2.99": Down})
+	r.Pick(client, nil, h, &a)
+	if a.N != 0 || !a.NoData {
+		t.Fatalf("every value overridden down: answer %+v, want NODATA", a)
+	}
+}

@@ -274,7 +274,7 @@ func (r *Record) Pick(c Client, loc Locator, h Health, a *Answer) {
 	a.Rule = rule
 	if rule < 0 {
 		// No rule matched (no catch-all): as octoDNS, the record's values.
-		r.exhausted(-1, a)
+		r.exhausted(-1, a, overridesOf(h))
 		a.Scope = capScope(scope, c)
 		return
 	}
@@ -308,7 +308,7 @@ func (r *Record) Pick(c Client, loc Locator, h Health, a *Answer) {
 			return
 		}
 	}
-	r.exhausted(r.Rules[rule].Pool, a)
+	r.exhausted(r.Rules[rule].Pool, a, overridesOf(h))
 }
 
 // matchRule tests one rule, widening scope by what the test depended on.
@@ -373,28 +373,34 @@ func up(v *Value, h Health, ov map[string]Status) bool {
 	return h == nil || v.Member < 0 || h.Up(v.Member)
 }
 
-// exhausted fills the answer for a chain with nothing up.
-func (r *Record) exhausted(first int, a *Answer) {
+// exhausted fills the answer for a chain with nothing up. Health does not
+// count here, but the operator's override down does: a value taken out by
+// hand stays out of every answer (NODATA if nothing else is left).
+func (r *Record) exhausted(first int, a *Answer, ov map[string]Status) {
+	add := func(vs []Value) {
+		for i := range vs {
+			if o, ok := ov[vs[i].Text]; ok && o == Down {
+				continue
+			}
+			if a.N < len(a.Values) {
+				a.Values[a.N] = &vs[i]
+				a.N++
+			}
+		}
+	}
 	switch {
 	case r.Exhausted == ExhaustNoData:
 		a.NoData = true
 	case r.Exhausted == ExhaustAll && first >= 0:
 		a.All = true
 		a.Pool = first
-		for i := range r.Pools[first].Values {
-			if a.N < len(a.Values) {
-				a.Values[a.N] = &r.Pools[first].Values[i]
-				a.N++
-			}
-		}
+		add(r.Pools[first].Values)
 	default:
 		a.Backup = true
-		for i := range r.Backup {
-			if a.N < len(a.Values) {
-				a.Values[a.N] = &r.Backup[i]
-				a.N++
-			}
-		}
+		add(r.Backup)
+	}
+	if a.N == 0 && !a.NoData {
+		a.NoData = true
 	}
 }
 
