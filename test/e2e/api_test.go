@@ -617,3 +617,22 @@ func TestReadyzWithoutZones(t *testing.T) {
 	e.srv.WriteZone("example.com.yaml", "---\nwww: {type: A, value: 192.0.2.1}\n")
 	e.waitHTTP(t) // waits for /readyz 200
 }
+
+// An override down keeps a value out of the record's backup values too:
+// here the only pool's only value is overridden, the chain is exhausted,
+// and the backup answer leaves it out.
+func TestAPIOverrideDownLeavesBackup(t *testing.T) {
+	port := freePort(t)
+	e := &apiEnv{url: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	zone := "---\nwww:\n  type: A\n  values: [192.0.2.1, 192.0.2.2]\n  dynamic:\n    pools:\n      eu:\n        values:\n          - {value: 192.0.2.1, status: up}\n    rules:\n      - pool: eu\n"
+	e.srv = Start(t, Options{Files: map[string]string{"example.com.yaml": zone}, Extra: fmt.Sprintf("http: 127.0.0.1:%d\napi: {token: %s}\n", port, apiToken)})
+	e.waitHTTP(t)
+	if code, body, _ := e.put(t, "192.0.2.1", `{"status":"down"}`, bearer); code != 200 {
+		t.Fatalf("PUT: %d %s", code, body)
+	}
+	for i := 0; i < 5; i++ {
+		if got := Datas(e.srv.Dig("www.example.com", "A").Answer, "A"); !slices.Equal(got, []string{"192.0.2.2"}) {
+			t.Fatalf("answer %v, want the backup values without the overridden one", got)
+		}
+	}
+}
