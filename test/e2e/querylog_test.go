@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	dnstap "github.com/dnstap/golang-dnstap"
 	mdns "github.com/miekg/dns"
@@ -109,5 +111,60 @@ func TestQueryLog(t *testing.T) {
 	}
 	if wantNames := []string{"www.example.com. A UDP NOERROR", "nope.example.com. A TCP NXDOMAIN", "www.example.com. AAAA UDP NOERROR"}; !slices.Equal(names, wantNames) {
 		t.Errorf("dnstap frames: %v, want %v", names, wantNames)
+	}
+}
+
+// dnstap to a collector's unix socket that appears after the server
+// started: the server dials it in the background and the frames arrive.
+func TestQueryLogDnstapSocket(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "dnstap.sock")
+	s := Start(t, Options{
+		Files: map[string]string{"example.com.yaml": "---\nwww:\n  type: A\n  value: 192.0.2.2\n"},
+		Extra: "query_log:\n  dnstap: {socket: " + sock + "}\n",
+	})
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	frames := make(chan []byte, 100)
+	go func() {
+		conn, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		r, err := dnstap.NewReader(conn, &dnstap.ReaderOptions{Bidirectional: true, Timeout: 10 * time.Second})
+		if err != nil {
+			return
+		}
+		buf := make([]byte, 1<<16)
+		for {
+			n, err := r.ReadFrame(buf)
+			if err != nil {
+				return
+			}
+			frames <- append([]byte(nil), buf[:n]...)
+		}
+	}()
+	deadline := time.After(15 * time.Second)
+	for {
+		s.Dig("www.example.com", "A") // dropped (and counted) until the collector is connected
+		select {
+		case f := <-frames:
+			var d dnstap.Dnstap
+			if err := proto.Unmarshal(f, &d); err != nil {
+				t.Fatal(err)
+			}
+			var q mdns.Msg
+			if err := q.Unpack(d.GetMessage().GetQueryMessage()); err != nil || q.Question[0].Name != "www.example.com." {
+				t.Fatalf("frame %v: %v", &d, err)
+			}
+			return
+		case <-deadline:
+			t.Fatalf("no frame on the socket:\n%s", s.Log())
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 }
