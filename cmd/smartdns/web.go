@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -50,6 +51,13 @@ func startWeb(ctx context.Context, cfg *config.Config, src *status.Sources, log 
 		reports: rc,
 		done:    make(chan struct{}),
 	}
+	if cfg.TLS.Cert != "" {
+		certs, err := newCertReloader(cfg.TLS.Cert, cfg.TLS.Key, log)
+		if err != nil {
+			return nil, err
+		}
+		w.srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.GetCertificate}
+	}
 	ln, err := net.Listen("tcp", cfg.HTTP)
 	if err != nil {
 		return nil, err
@@ -57,7 +65,7 @@ func startWeb(ctx context.Context, cfg *config.Config, src *status.Sources, log 
 	go func() {
 		var err error
 		if cfg.TLS.Cert != "" {
-			err = w.srv.ServeTLS(ln, cfg.TLS.Cert, cfg.TLS.Key)
+			err = w.srv.ServeTLS(ln, "", "")
 		} else {
 			err = w.srv.Serve(ln)
 		}
