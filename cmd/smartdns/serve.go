@@ -244,9 +244,8 @@ func reload(log *slog.Logger, path string, old *config.Config, l *zones.Loader, 
 			log.Error("config reload refused; keeping the running config", "problem", p.Error())
 		}
 	} else {
-		if strings.Join(cfg.Listen, ",") != strings.Join(old.Listen, ",") || cfg.Data != old.Data || cfg.ProbesEnabled() != old.ProbesEnabled() ||
-			cfg.HTTP != old.HTTP || cfg.QueryLog != old.QueryLog || cfg.GeoIP != old.GeoIP || cfg.TLS != old.TLS || cfg.ECSEnabled() != old.ECSEnabled() {
-			log.Warn("listen, data, http, tls, query_log, geoip, ecs and probes.enabled changes take effect on restart")
+		if keys := restartOnly(old, cfg); len(keys) > 0 {
+			log.Warn("these changes take effect on restart", "keys", strings.Join(keys, ", "))
 		}
 		l.Reconfigure(cfg.Zones, options(cfg))
 		src.SetToken(cfg.API.Token)
@@ -256,6 +255,36 @@ func reload(log *slog.Logger, path string, old *config.Config, l *zones.Loader, 
 	}
 	snap, rep := l.Load(true)
 	publish(snap, rep)
+}
+
+// restartOnly names the settings that changed between old and cfg but
+// are read only at start.
+func restartOnly(old, cfg *config.Config) []string {
+	var out []string
+	for _, c := range []struct {
+		key     string
+		changed bool
+	}{
+		{"listen", strings.Join(cfg.Listen, ",") != strings.Join(old.Listen, ",")},
+		{"data", cfg.Data != old.Data},
+		{"http", cfg.HTTP != old.HTTP},
+		{"tls", cfg.TLS != old.TLS},
+		{"query_log", cfg.QueryLog != old.QueryLog},
+		{"geoip", cfg.GeoIP != old.GeoIP},
+		{"ecs", cfg.ECSEnabled() != old.ECSEnabled()},
+		{"probes", cfg.ProbesEnabled() != old.ProbesEnabled() || cfg.Probes.MaxInFlight != old.Probes.MaxInFlight},
+		{"max_udp_size", cfg.MaxUDPSize != old.MaxUDPSize},
+		{"tcp", cfg.TCP != old.TCP},
+		{"udp_workers", cfg.Workers != old.Workers},
+		{"log", cfg.Log != old.Log},
+		{"reload", cfg.Reload != old.Reload},
+		{"reports", cfg.Reports != old.Reports},
+	} {
+		if c.changed {
+			out = append(out, c.key)
+		}
+	}
+	return out
 }
 
 // compileOptions are the zone compiler's settings from the config. members
