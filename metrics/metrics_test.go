@@ -7,13 +7,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/smartdns/smartdns/internal/promtest"
 	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -26,8 +26,6 @@ import (
 	mdns "github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/smartdns/smartdns/dns"
 	"github.com/smartdns/smartdns/internal/qstats"
@@ -283,98 +281,32 @@ func scrape(t testing.TB, src *status.Sources) string {
 	return string(body)
 }
 
-type families map[string]*dto.MetricFamily
-
-func parse(t testing.TB, text string) families {
-	t.Helper()
-	p := expfmt.NewTextParser(model.LegacyValidation)
-	fams, err := p.TextToMetricFamilies(strings.NewReader(text))
-	if err != nil {
-		t.Fatalf("the scrape does not parse: %v\n%s", err, text)
-	}
-	return fams
-}
-
-// get returns the value of the series of name with exactly these labels
-// (name, value pairs), and whether it exists.
-func (f families) get(name string, lv ...string) (float64, bool) {
-	fam := f[name]
-	if fam == nil {
-		return 0, false
-	}
-	want := map[string]string{}
-	for i := 0; i+1 < len(lv); i += 2 {
-		want[lv[i]] = lv[i+1]
-	}
-next:
-	for _, m := range fam.Metric {
-		if len(m.Label) != len(want) {
-			continue
-		}
-		for _, l := range m.Label {
-			if v, ok := want[l.GetName()]; !ok || v != l.GetValue() {
-				continue next
-			}
-		}
-		switch {
-		case m.Counter != nil:
-			return m.Counter.GetValue(), true
-		case m.Gauge != nil:
-			return m.Gauge.GetValue(), true
-		case m.Untyped != nil:
-			return m.Untyped.GetValue(), true
-		case m.Histogram != nil:
-			return float64(m.Histogram.GetSampleCount()), true
-		}
-	}
-	return 0, false
-}
-
-func (f families) want(t *testing.T, want float64, name string, lv ...string) {
-	t.Helper()
-	got, ok := f.get(name, lv...)
-	if !ok {
-		t.Errorf("%s%v: no such series; the family has:\n%v", name, lv, f[name])
-		return
-	}
-	if math.Abs(got-want) > 1e-9 {
-		t.Errorf("%s%v = %v, want %v", name, lv, got, want)
-	}
-}
-
-func (f families) absent(t *testing.T, name string, lv ...string) {
-	t.Helper()
-	if _, ok := f.get(name, lv...); ok {
-		t.Errorf("%s%v: series present, want none", name, lv)
-	}
-}
-
 func TestValues(t *testing.T) {
 	e := newEnv(t)
 	e.traffic(t)
-	f := parse(t, scrape(t, e.src))
+	f := promtest.Parse(t, scrape(t, e.src))
 
-	f.want(t, 1, "smartdns_build_info", "version", "v1.2.3-test", "goversion", runtime.Version())
-	f.want(t, float64(e.now.Add(-time.Hour).UnixNano())/1e9, "smartdns_start_time_seconds")
+	f.Want(t, 1, "smartdns_build_info", "version", "v1.2.3-test", "goversion", runtime.Version())
+	f.Want(t, float64(e.now.Add(-time.Hour).UnixNano())/1e9, "smartdns_start_time_seconds")
 
 	// Queries, by zone, type, rcode and transport; "" for no zone of ours.
 	q := "smartdns_queries_total"
 	// www 10 times, gone twice and the apex with ECS over UDP; www once over TCP.
-	f.want(t, 1, q, "zone", "example.com.", "qtype", "A", "rcode", "NOERROR", "transport", "tcp")
-	f.want(t, 1, q, "zone", "example.com.", "qtype", "AAAA", "rcode", "NXDOMAIN", "transport", "udp")
-	f.want(t, 1, q, "zone", "", "qtype", "A", "rcode", "REFUSED", "transport", "udp")
-	f.want(t, 10+2+1, q, "zone", "example.com.", "qtype", "A", "rcode", "NOERROR", "transport", "udp")
-	f.want(t, 1, "smartdns_ecs_queries_total", "result", "used")
-	f.want(t, 15, "smartdns_ecs_queries_total", "result", "none")
-	f.want(t, 0, "smartdns_ecs_queries_total", "result", "invalid")
+	f.Want(t, 1, q, "zone", "example.com.", "qtype", "A", "rcode", "NOERROR", "transport", "tcp")
+	f.Want(t, 1, q, "zone", "example.com.", "qtype", "AAAA", "rcode", "NXDOMAIN", "transport", "udp")
+	f.Want(t, 1, q, "zone", "", "qtype", "A", "rcode", "REFUSED", "transport", "udp")
+	f.Want(t, 10+2+1, q, "zone", "example.com.", "qtype", "A", "rcode", "NOERROR", "transport", "udp")
+	f.Want(t, 1, "smartdns_ecs_queries_total", "result", "used")
+	f.Want(t, 15, "smartdns_ecs_queries_total", "result", "none")
+	f.Want(t, 0, "smartdns_ecs_queries_total", "result", "invalid")
 
 	// Latency histogram.
 	lat := f["smartdns_answer_duration_seconds"]
 	if lat == nil || lat.GetType() != dto.MetricType_HISTOGRAM {
 		t.Fatalf("smartdns_answer_duration_seconds: %v", lat)
 	}
-	f.want(t, 2, "smartdns_answer_duration_seconds", "transport", "udp")
-	f.want(t, 1, "smartdns_answer_duration_seconds", "transport", "tcp")
+	f.Want(t, 2, "smartdns_answer_duration_seconds", "transport", "udp")
+	f.Want(t, 1, "smartdns_answer_duration_seconds", "transport", "tcp")
 	for _, m := range lat.Metric {
 		if m.Label[0].GetValue() != "udp" {
 			continue
@@ -406,25 +338,25 @@ func TestValues(t *testing.T) {
 	vl := func(record, pl, value string) []string {
 		return []string{"zone", "example.com.", "record", record + ".example.com.", "type", "A", "pool", pl, "value", value}
 	}
-	f.want(t, 11, a, vl("www", "main", "192.0.2.1")...)
-	f.want(t, 0, a, vl("www", "main", "192.0.2.2")...)
-	f.want(t, 0, a, vl("www", "spare", "198.51.100.1")...)
-	f.want(t, 0, a, vl("www", BackupPool, "192.0.2.254")...)
-	f.want(t, 2, a, vl("gone", BackupPool, "192.0.2.99")...)
-	f.want(t, 0, a, vl("gone", "only", "192.0.2.50")...)
+	f.Want(t, 11, a, vl("www", "main", "192.0.2.1")...)
+	f.Want(t, 0, a, vl("www", "main", "192.0.2.2")...)
+	f.Want(t, 0, a, vl("www", "spare", "198.51.100.1")...)
+	f.Want(t, 0, a, vl("www", BackupPool, "192.0.2.254")...)
+	f.Want(t, 2, a, vl("gone", BackupPool, "192.0.2.99")...)
+	f.Want(t, 0, a, vl("gone", "only", "192.0.2.50")...)
 
 	// Value state: least-loaded weighs 192.0.2.1 by fra's headroom
 	// (3 × (1 − 0.4)); 192.0.2.2 is down; 198.51.100.1 is overridden down.
-	f.want(t, 3, "smartdns_value_weight", vl("www", "main", "192.0.2.1")...)
-	f.want(t, 3*0.6, "smartdns_value_effective_weight", vl("www", "main", "192.0.2.1")...)
-	f.want(t, 1, "smartdns_value_serving", vl("www", "main", "192.0.2.1")...)
-	f.want(t, 0, "smartdns_value_effective_weight", vl("www", "main", "192.0.2.2")...)
-	f.want(t, 0, "smartdns_value_serving", vl("www", "main", "192.0.2.2")...)
-	f.want(t, 0, "smartdns_value_serving", vl("www", "spare", "198.51.100.1")...)
-	f.want(t, 0, "smartdns_value_serving", vl("gone", "only", "192.0.2.50")...)
-	f.want(t, 1, "smartdns_value_serving", vl("api", "main", "192.0.2.1")...)
-	f.absent(t, "smartdns_value_serving", vl("gone", BackupPool, "192.0.2.99")...)
-	f.want(t, 1, "smartdns_value_override", "value", "198.51.100.1", "status", "down")
+	f.Want(t, 3, "smartdns_value_weight", vl("www", "main", "192.0.2.1")...)
+	f.Want(t, 3*0.6, "smartdns_value_effective_weight", vl("www", "main", "192.0.2.1")...)
+	f.Want(t, 1, "smartdns_value_serving", vl("www", "main", "192.0.2.1")...)
+	f.Want(t, 0, "smartdns_value_effective_weight", vl("www", "main", "192.0.2.2")...)
+	f.Want(t, 0, "smartdns_value_serving", vl("www", "main", "192.0.2.2")...)
+	f.Want(t, 0, "smartdns_value_serving", vl("www", "spare", "198.51.100.1")...)
+	f.Want(t, 0, "smartdns_value_serving", vl("gone", "only", "192.0.2.50")...)
+	f.Want(t, 1, "smartdns_value_serving", vl("api", "main", "192.0.2.1")...)
+	f.Absent(t, "smartdns_value_serving", vl("gone", BackupPool, "192.0.2.99")...)
+	f.Want(t, 1, "smartdns_value_override", "value", "198.51.100.1", "status", "down")
 	if n := len(f["smartdns_value_override"].GetMetric()); n != 1 {
 		t.Errorf("%d overrides, want 1", n)
 	}
@@ -453,49 +385,49 @@ func TestValues(t *testing.T) {
 			if st == tc.state {
 				want = 1
 			}
-			f.want(t, want, "smartdns_probe_state", "target", tc.target, "protocol", "HTTP", "address", tc.address, "state", st)
+			f.Want(t, want, "smartdns_probe_state", "target", tc.target, "protocol", "HTTP", "address", tc.address, "state", st)
 		}
 	}
-	f.want(t, 1, "smartdns_probe_transitions_total", "target", down)
-	f.want(t, 1, "smartdns_probe_checks_total", "target", down)
-	f.want(t, 1, "smartdns_probe_checks_total", "target", www1)
+	f.Want(t, 1, "smartdns_probe_transitions_total", "target", down)
+	f.Want(t, 1, "smartdns_probe_checks_total", "target", down)
+	f.Want(t, 1, "smartdns_probe_checks_total", "target", www1)
 	for _, target := range []string{www1, down} {
-		if v, ok := f.get("smartdns_probe_last_check_timestamp_seconds", "target", target); !ok || v < float64(e.now.Unix()) {
+		if v, ok := f.Get("smartdns_probe_last_check_timestamp_seconds", "target", target); !ok || v < float64(e.now.Unix()) {
 			t.Errorf("%s: last check at %v (%v), want after %v", target, v, ok, e.now)
 		}
-		if _, ok := f.get("smartdns_probe_duration_seconds", "target", target); !ok {
+		if _, ok := f.Get("smartdns_probe_duration_seconds", "target", target); !ok {
 			t.Errorf("%s: no duration", target)
 		}
 	}
 	// Never checked: no time and no duration (a zero would read as 1970).
-	f.absent(t, "smartdns_probe_last_check_timestamp_seconds", "target", api1)
-	f.absent(t, "smartdns_probe_duration_seconds", "target", api1)
+	f.Absent(t, "smartdns_probe_last_check_timestamp_seconds", "target", api1)
+	f.Absent(t, "smartdns_probe_duration_seconds", "target", api1)
 
 	// Sites.
-	f.want(t, 0.5, "smartdns_site_load", "site", "fra")
-	f.want(t, 0.4, "smartdns_site_load_smoothed", "site", "fra")
-	f.want(t, 1, "smartdns_site_fresh", "site", "fra")
-	f.want(t, 0, "smartdns_site_draining", "site", "fra")
-	f.want(t, 0, "smartdns_site_fresh", "site", "iad")
-	f.want(t, 1, "smartdns_site_draining", "site", "iad")
-	if age, _ := f.get("smartdns_site_report_age_seconds", "site", "iad"); age < 120 || age > 180 {
+	f.Want(t, 0.5, "smartdns_site_load", "site", "fra")
+	f.Want(t, 0.4, "smartdns_site_load_smoothed", "site", "fra")
+	f.Want(t, 1, "smartdns_site_fresh", "site", "fra")
+	f.Want(t, 0, "smartdns_site_draining", "site", "fra")
+	f.Want(t, 0, "smartdns_site_fresh", "site", "iad")
+	f.Want(t, 1, "smartdns_site_draining", "site", "iad")
+	if age, _ := f.Get("smartdns_site_report_age_seconds", "site", "iad"); age < 120 || age > 180 {
 		t.Errorf("iad report age %v, want about 120s", age)
 	}
 
 	// Reloads, zones, state file, query log.
-	f.want(t, 1, "smartdns_reloads_total", "result", "ok")
-	f.want(t, 2, "smartdns_reloads_total", "result", "failed")
-	f.want(t, float64(e.now.UnixNano())/1e9, "smartdns_last_reload_timestamp_seconds")
+	f.Want(t, 1, "smartdns_reloads_total", "result", "ok")
+	f.Want(t, 2, "smartdns_reloads_total", "result", "failed")
+	f.Want(t, float64(e.now.UnixNano())/1e9, "smartdns_last_reload_timestamp_seconds")
 	snap := e.src.Snapshot()
-	f.want(t, float64(snap.Generation), "smartdns_snapshot_generation")
+	f.Want(t, float64(snap.Generation), "smartdns_snapshot_generation")
 	z := snap.Zone("example.com.")
-	f.want(t, float64(z.Serial), "smartdns_zone_serial", "zone", "example.com.")
-	f.want(t, float64(z.Records), "smartdns_zone_records", "zone", "example.com.")
-	f.want(t, 3, "smartdns_zone_dynamic_records", "zone", "example.com.")
-	f.want(t, 0, "smartdns_state_errors_total")
-	f.want(t, 7, "smartdns_query_log_entries_total", "result", "logged")
-	f.want(t, 2, "smartdns_query_log_entries_total", "result", "dropped")
-	f.want(t, 1, "smartdns_query_log_entries_total", "result", "error")
+	f.Want(t, float64(z.Serial), "smartdns_zone_serial", "zone", "example.com.")
+	f.Want(t, float64(z.Records), "smartdns_zone_records", "zone", "example.com.")
+	f.Want(t, 3, "smartdns_zone_dynamic_records", "zone", "example.com.")
+	f.Want(t, 0, "smartdns_state_errors_total")
+	f.Want(t, 7, "smartdns_query_log_entries_total", "result", "logged")
+	f.Want(t, 2, "smartdns_query_log_entries_total", "result", "dropped")
+	f.Want(t, 1, "smartdns_query_log_entries_total", "result", "error")
 
 	// The standard collectors share the private registry.
 	for _, n := range []string{"go_goroutines", "process_start_time_seconds"} {
@@ -509,7 +441,7 @@ func TestValues(t *testing.T) {
 // with the metrics it can read.
 func TestNilSources(t *testing.T) {
 	for _, src := range []*status.Sources{nil, {}, {Snapshot: func() *zones.Snapshot { return nil }, Reloads: &status.Reloads{}}} {
-		f := parse(t, scrape(t, src))
+		f := promtest.Parse(t, scrape(t, src))
 		for name := range f {
 			if !strings.HasPrefix(name, Namespace+"_") {
 				continue
@@ -523,7 +455,7 @@ func TestNilSources(t *testing.T) {
 		if src != nil && f["smartdns_build_info"] == nil {
 			t.Errorf("%+v: no build info", src)
 		}
-		if v, _ := f.get("promhttp_metric_handler_errors_total", "cause", "gathering"); v != 0 {
+		if v, _ := f.Get("promhttp_metric_handler_errors_total", "cause", "gathering"); v != 0 {
 			t.Errorf("%+v: %v gathering errors", src, v)
 		}
 	}
@@ -564,7 +496,7 @@ func TestTargetNames(t *testing.T) {
 func TestGolden(t *testing.T) {
 	e := newEnv(t)
 	e.traffic(t)
-	f := parse(t, scrape(t, e.src))
+	f := promtest.Parse(t, scrape(t, e.src))
 	var lines []string
 	for name, fam := range f {
 		if !strings.HasPrefix(name, Namespace+"_") {
@@ -582,7 +514,7 @@ func TestGolden(t *testing.T) {
 
 	c := NewCollector(e.src).(*collector)
 	if len(lines) != len(c.all) {
-		t.Errorf("the scrape has %d smartdns families, the collector describes %d: make the test sources show every metric", len(lines), len(c.all))
+		t.Errorf("the scrape has %d smartdns promtest.Families, the collector describes %d: make the test sources show every metric", len(lines), len(c.all))
 	}
 
 	const golden = "testdata/metrics.golden"
@@ -635,27 +567,7 @@ func TestLint(t *testing.T) {
 func TestPromtool(t *testing.T) {
 	e := newEnv(t)
 	e.traffic(t)
-	checkPromtool(t, scrape(t, e.src))
-}
-
-// checkPromtool pipes a scrape into `promtool check metrics` and fails t on any
-// problem. Without promtool on PATH it fails, saying to run `make deps`,
-// unless SMARTDNS_SKIP_PROMTOOL=1 (then it skips).
-func checkPromtool(t testing.TB, text string) {
-	t.Helper()
-	path, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("SMARTDNS_SKIP_PROMTOOL") == "1" {
-			t.Skip("promtool is not installed (SMARTDNS_SKIP_PROMTOOL=1)")
-		}
-		t.Fatal("promtool is not installed: run `make deps` (Debian package prometheus), or set SMARTDNS_SKIP_PROMTOOL=1 to skip this check")
-	}
-	cmd := exec.Command(path, "check", "metrics")
-	cmd.Stdin = strings.NewReader(text)
-	out, err := cmd.CombinedOutput()
-	if err != nil || len(bytes.TrimSpace(out)) > 0 {
-		t.Errorf("promtool check metrics: %v\n%s", err, out)
-	}
+	promtest.Promtool(t, scrape(t, e.src))
 }
 
 // Scrapes run while queries are counted and state is published (run with

@@ -1,19 +1,13 @@
 package e2e
 
 import (
-	"bytes"
 	"fmt"
+	"github.com/smartdns/smartdns/internal/promtest"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
-
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 )
 
 // Metrics end to end: the real binary with its HTTP listener answers a few
@@ -73,12 +67,12 @@ func TestMetrics(t *testing.T) {
 	// Latency is observed after the answer is written: wait until the
 	// last answers are in the histogram.
 	var text string
-	var f scraped
+	var f promtest.Families
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		text = getMetrics(t, url)
-		f = parseMetrics(t, text)
-		udp, _ := f.get("smartdns_answer_duration_seconds", "transport", "udp")
-		tcp, _ := f.get("smartdns_answer_duration_seconds", "transport", "tcp")
+		f = promtest.Parse(t, text)
+		udp, _ := f.Get("smartdns_answer_duration_seconds", "transport", "udp")
+		tcp, _ := f.Get("smartdns_answer_duration_seconds", "transport", "tcp")
 		if udp == 6 && tcp == 1 {
 			break
 		}
@@ -88,51 +82,51 @@ func TestMetrics(t *testing.T) {
 	}
 
 	q := "smartdns_queries_total"
-	f.want(t, 4, q, "zone", "example.com.", "qtype", "A", "rcode", "NOERROR", "transport", "udp")
-	f.want(t, 1, q, "zone", "example.com.", "qtype", "A", "rcode", "NOERROR", "transport", "tcp")
-	f.want(t, 1, q, "zone", "example.com.", "qtype", "AAAA", "rcode", "NXDOMAIN", "transport", "udp")
-	f.want(t, 1, q, "zone", "", "qtype", "A", "rcode", "REFUSED", "transport", "udp")
-	if n := f.sum(q); n != 7 {
-		t.Errorf("%v queries counted, want 7:\n%s", n, f.dump(q))
+	f.Want(t, 4, q, "zone", "example.com.", "qtype", "A", "rcode", "NOERROR", "transport", "udp")
+	f.Want(t, 1, q, "zone", "example.com.", "qtype", "A", "rcode", "NOERROR", "transport", "tcp")
+	f.Want(t, 1, q, "zone", "example.com.", "qtype", "AAAA", "rcode", "NXDOMAIN", "transport", "udp")
+	f.Want(t, 1, q, "zone", "", "qtype", "A", "rcode", "REFUSED", "transport", "udp")
+	if n := f.Sum(q); n != 7 {
+		t.Errorf("%v queries counted, want 7:\n%s", n, f.Dump(q))
 	}
 
-	used, _ := f.get("smartdns_ecs_queries_total", "result", "used")
-	scoped, _ := f.get("smartdns_ecs_queries_total", "result", "scoped")
+	used, _ := f.Get("smartdns_ecs_queries_total", "result", "used")
+	scoped, _ := f.Get("smartdns_ecs_queries_total", "result", "scoped")
 	if used+scoped != 1 {
 		t.Errorf("ECS used %v + scoped %v, want 1", used, scoped)
 	}
-	f.want(t, 6, "smartdns_ecs_queries_total", "result", "none")
-	f.want(t, 0, "smartdns_ecs_queries_total", "result", "invalid")
+	f.Want(t, 6, "smartdns_ecs_queries_total", "result", "none")
+	f.Want(t, 0, "smartdns_ecs_queries_total", "result", "invalid")
 
 	value := func(v string) []string {
 		return []string{"zone", "example.com.", "record", "www.example.com.", "type", "A", "pool", "main", "value", v}
 	}
-	a1, ok1 := f.get("smartdns_dynamic_answers_total", value("192.0.2.1")...)
-	a2, ok2 := f.get("smartdns_dynamic_answers_total", value("192.0.2.2")...)
+	a1, ok1 := f.Get("smartdns_dynamic_answers_total", value("192.0.2.1")...)
+	a2, ok2 := f.Get("smartdns_dynamic_answers_total", value("192.0.2.2")...)
 	if !ok1 || !ok2 || int(a1+a2) != answered {
-		t.Errorf("dynamic answers %v + %v, want %d:\n%s", a1, a2, answered, f.dump("smartdns_dynamic_answers_total"))
+		t.Errorf("dynamic answers %v + %v, want %d:\n%s", a1, a2, answered, f.Dump("smartdns_dynamic_answers_total"))
 	}
-	f.want(t, 0, "smartdns_dynamic_answers_total", "zone", "example.com.", "record", "www.example.com.", "type", "A", "pool", "(backup)", "value", "192.0.2.254")
+	f.Want(t, 0, "smartdns_dynamic_answers_total", "zone", "example.com.", "record", "www.example.com.", "type", "A", "pool", "(backup)", "value", "192.0.2.254")
 	for _, v := range []string{"192.0.2.1", "192.0.2.2"} {
-		f.want(t, 1, "smartdns_value_serving", value(v)...)
-		f.want(t, 1, "smartdns_value_effective_weight", value(v)...)
+		f.Want(t, 1, "smartdns_value_serving", value(v)...)
+		f.Want(t, 1, "smartdns_value_effective_weight", value(v)...)
 	}
 
 	// The first load counts as a reload; nothing failed.
-	if ok, _ := f.get("smartdns_reloads_total", "result", "ok"); ok < 1 {
+	if ok, _ := f.Get("smartdns_reloads_total", "result", "ok"); ok < 1 {
 		t.Errorf("reloads ok %v, want at least 1", ok)
 	}
-	f.want(t, 0, "smartdns_reloads_total", "result", "failed")
-	if gen, _ := f.get("smartdns_snapshot_generation"); gen < 1 {
+	f.Want(t, 0, "smartdns_reloads_total", "result", "failed")
+	if gen, _ := f.Get("smartdns_snapshot_generation"); gen < 1 {
 		t.Errorf("snapshot generation %v", gen)
 	}
-	if ts, _ := f.get("smartdns_last_reload_timestamp_seconds"); ts < float64(time.Now().Add(-time.Hour).Unix()) {
+	if ts, _ := f.Get("smartdns_last_reload_timestamp_seconds"); ts < float64(time.Now().Add(-time.Hour).Unix()) {
 		t.Errorf("last reload at %v", ts)
 	}
-	if _, ok := f.get("smartdns_zone_serial", "zone", "example.com."); !ok {
-		t.Errorf("no serial for example.com.:\n%s", f.dump("smartdns_zone_serial"))
+	if _, ok := f.Get("smartdns_zone_serial", "zone", "example.com."); !ok {
+		t.Errorf("no serial for example.com.:\n%s", f.Dump("smartdns_zone_serial"))
 	}
-	f.want(t, 1, "smartdns_zone_dynamic_records", "zone", "example.com.")
+	f.Want(t, 1, "smartdns_zone_dynamic_records", "zone", "example.com.")
 	build := f["smartdns_build_info"].GetMetric()
 	if len(build) != 1 || build[0].GetGauge().GetValue() != 1 {
 		t.Errorf("build info: %v", build)
@@ -145,7 +139,7 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("build info labels %v", l)
 		}
 	}
-	if start, _ := f.get("smartdns_start_time_seconds"); start < float64(time.Now().Add(-time.Hour).Unix()) {
+	if start, _ := f.Get("smartdns_start_time_seconds"); start < float64(time.Now().Add(-time.Hour).Unix()) {
 		t.Errorf("start time %v", start)
 	}
 	for _, n := range []string{"go_goroutines", "process_resident_memory_bytes"} {
@@ -153,7 +147,7 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("%s missing from the scrape", n)
 		}
 	}
-	promtoolCheck(t, text)
+	promtest.Promtool(t, text)
 }
 
 func getMetrics(t *testing.T, url string) string {
@@ -171,92 +165,4 @@ func getMetrics(t *testing.T, url string) string {
 		t.Fatalf("GET %s: %s (is metrics.Handler mounted at /metrics?)\n%s", url, resp.Status, body)
 	}
 	return string(body)
-}
-
-// scraped is a parsed scrape, by metric family name.
-type scraped map[string]*dto.MetricFamily
-
-func parseMetrics(t *testing.T, text string) scraped {
-	t.Helper()
-	p := expfmt.NewTextParser(model.LegacyValidation)
-	fams, err := p.TextToMetricFamilies(strings.NewReader(text))
-	if err != nil {
-		t.Fatalf("the scrape does not parse: %v\n%s", err, text)
-	}
-	return fams
-}
-
-// get returns the value of name's series with exactly the labels given as
-// name, value pairs (the sample count of a histogram).
-func (f scraped) get(name string, lv ...string) (float64, bool) {
-	want := map[string]string{}
-	for i := 0; i+1 < len(lv); i += 2 {
-		want[lv[i]] = lv[i+1]
-	}
-next:
-	for _, m := range f[name].GetMetric() {
-		if len(m.Label) != len(want) {
-			continue
-		}
-		for _, l := range m.Label {
-			if v, ok := want[l.GetName()]; !ok || v != l.GetValue() {
-				continue next
-			}
-		}
-		switch {
-		case m.Counter != nil:
-			return m.Counter.GetValue(), true
-		case m.Gauge != nil:
-			return m.Gauge.GetValue(), true
-		case m.Histogram != nil:
-			return float64(m.Histogram.GetSampleCount()), true
-		}
-	}
-	return 0, false
-}
-
-func (f scraped) want(t *testing.T, want float64, name string, lv ...string) {
-	t.Helper()
-	got, ok := f.get(name, lv...)
-	if !ok || got != want {
-		t.Errorf("%s%v = %v (present %v), want %v:\n%s", name, lv, got, ok, want, f.dump(name))
-	}
-}
-
-// sum adds every series of a counter.
-func (f scraped) sum(name string) float64 {
-	var n float64
-	for _, m := range f[name].GetMetric() {
-		n += m.GetCounter().GetValue()
-	}
-	return n
-}
-
-func (f scraped) dump(name string) string {
-	var b bytes.Buffer
-	if fam := f[name]; fam != nil {
-		expfmt.MetricFamilyToText(&b, fam)
-	}
-	return b.String()
-}
-
-// promtoolCheck pipes a scrape into `promtool check metrics` and fails on
-// any problem it prints. Without promtool it fails, saying to run `make
-// deps`, unless SMARTDNS_SKIP_PROMTOOL=1.
-func promtoolCheck(t *testing.T, text string) {
-	t.Helper()
-	path, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("SMARTDNS_SKIP_PROMTOOL") == "1" {
-			t.Log("promtool is not installed: skipping its check (SMARTDNS_SKIP_PROMTOOL=1)")
-			return
-		}
-		t.Fatal("promtool is not installed: run `make deps` (Debian package prometheus), or set SMARTDNS_SKIP_PROMTOOL=1 to skip this check")
-	}
-	cmd := exec.Command(path, "check", "metrics")
-	cmd.Stdin = strings.NewReader(text)
-	out, err := cmd.CombinedOutput()
-	if err != nil || len(bytes.TrimSpace(out)) > 0 {
-		t.Errorf("promtool check metrics: %v\n%s", err, out)
-	}
 }
