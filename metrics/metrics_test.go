@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/smartdns/smartdns/internal/promtest"
 	"io"
 	"math"
 	"net/http"
@@ -28,6 +27,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/smartdns/smartdns/dns"
+	"github.com/smartdns/smartdns/internal/promtest"
 	"github.com/smartdns/smartdns/internal/qstats"
 	"github.com/smartdns/smartdns/internal/store"
 	"github.com/smartdns/smartdns/loadreport"

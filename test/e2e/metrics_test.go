@@ -2,12 +2,13 @@ package e2e
 
 import (
 	"fmt"
-	"github.com/smartdns/smartdns/internal/promtest"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/smartdns/smartdns/internal/promtest"
 )
 
 // Metrics end to end: the real binary with its HTTP listener answers a few
