@@ -1,8 +1,6 @@
 package dns
 
 import (
-	"github.com/smartdns/smartdns/internal/qstats"
-	"github.com/smartdns/smartdns/pool"
 	"net"
 	"os"
 	"testing"
@@ -10,6 +8,8 @@ import (
 	mdns "github.com/miekg/dns"
 
 	"github.com/smartdns/smartdns/geo"
+	"github.com/smartdns/smartdns/internal/qstats"
+	"github.com/smartdns/smartdns/pool"
 	"github.com/smartdns/smartdns/zones"
 )
 

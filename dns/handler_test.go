@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"flag"
 	"fmt"
-	"github.com/smartdns/smartdns/internal/qstats"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 
 	mdns "github.com/miekg/dns"
 
+	"github.com/smartdns/smartdns/internal/qstats"
 	"github.com/smartdns/smartdns/zones"
 )
 

@@ -3,12 +3,12 @@ package zones
 import (
 	"bytes"
 	"encoding/binary"
-	"github.com/smartdns/smartdns/internal/qstats"
 	"sort"
 	"strings"
 
 	"github.com/miekg/dns"
 
+	"github.com/smartdns/smartdns/internal/qstats"
 	"github.com/smartdns/smartdns/pool"
 )
 

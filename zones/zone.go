@@ -2,13 +2,13 @@ package zones
 
 import (
 	"encoding/binary"
-	"github.com/smartdns/smartdns/internal/qstats"
 	"hash/fnv"
 	"sort"
 	"strings"
 
 	"github.com/miekg/dns"
 
+	"github.com/smartdns/smartdns/internal/qstats"
 	"github.com/smartdns/smartdns/pool"
 )
 
