@@ -27,9 +27,8 @@ type ValueState struct {
 	// Health is the probe state: up, down, unknown, or "" when the value
 	// is not probed.
 	Health string `json:"health,omitempty"`
-	// Member is the probed target's id, -1 when none; Check its check.
-	Member int    `json:"-"`
-	Check  *Check `json:"-"`
+	// Check is how the value is probed; nil when it is not.
+	Check *Check `json:"-"`
 	// Load is what the site's reports say, when a report covers it.
 	Load *Load `json:"-"`
 	// Shed: above the high watermark and not yet back under the low one.
@@ -62,7 +61,7 @@ func (r *Record) States(h Health, now time.Time) []PoolState {
 		allShed := true
 		for i := range pl.Values {
 			v := &pl.Values[i]
-			vs := ValueState{Value: v.Text, Weight: v.Weight, Status: v.Status.String(), Member: v.Member, Check: v.Check}
+			vs := ValueState{Value: v.Text, Weight: v.Weight, Status: v.Status.String(), Check: v.Check}
 			o, forced := ov[v.Text]
 			if forced {
 				vs.Override = o.String()

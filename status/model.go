@@ -214,7 +214,7 @@ func (s *Sources) AllDynamic() []DynamicInfo {
 	return out
 }
 
-// errNotFound and errRefused say why a record lookup found nothing.
+// lookupError says why a record lookup found nothing, with the HTTP status.
 type lookupError struct {
 	status int
 	msg    string
