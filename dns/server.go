@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"github.com/smartdns/smartdns/internal/qstats"
 )
 
 // Server serves a Handler over UDP and TCP on a set of addresses. Fill in
@@ -131,7 +133,10 @@ func (s *Server) serveUDP(u *net.UDPConn) {
 	in := make([]byte, maxMsgSize)
 	out := make([]byte, maxMsgSize)
 	local := u.LocalAddr().(*net.UDPAddr).AddrPort()
-	stats := s.Handler.Stats
+	var latency *qstats.Histogram
+	if s.Handler.Stats != nil {
+		latency = s.Handler.Stats.WorkerLatency(0)
+	}
 	for {
 		n, from, err := u.ReadFromUDPAddrPort(in)
 		if err != nil {
@@ -141,15 +146,15 @@ func (s *Server) serveUDP(u *net.UDPConn) {
 			continue
 		}
 		var start time.Time
-		if stats != nil || s.QueryLog != nil {
+		if latency != nil || s.QueryLog != nil {
 			start = time.Now()
 		}
 		resp := s.Handler.Serve(in[:n], out, from.Addr(), false)
 		if resp != nil {
 			u.WriteToUDPAddrPort(resp, from)
 		}
-		if stats != nil {
-			stats.Latency[0].Observe(time.Since(start))
+		if latency != nil {
+			latency.Observe(time.Since(start))
 		}
 		if s.QueryLog != nil {
 			s.QueryLog.Log(from, local, false, in[:n], resp, start)

@@ -177,7 +177,7 @@ func (c *collector) collectQueries(e emitter, st *qstats.Registry) {
 		e.counter(c.ecs, float64(st.ECSCount(i)), name)
 	}
 	for i, tr := range qstats.Transports {
-		buckets, count, sum := st.Latency[i].Read()
+		buckets, count, sum := st.ReadLatency(i)
 		m, err := prometheus.NewConstHistogram(c.latency, count, sum, buckets, tr)
 		if err != nil {
 			m = prometheus.NewInvalidMetric(c.latency, err)

@@ -147,13 +147,48 @@ func (h *Histogram) Read() (buckets map[float64]uint64, count uint64, sum float6
 type Registry struct {
 	mu    sync.Mutex
 	zones map[string]*Counts
+	// retired counts the queries of zones Retain dropped.
+	retired uint64
 	// NoZone counts queries answered for no zone of ours: REFUSED, and
 	// malformed queries.
 	NoZone Counts
 	ecs    [ecsN]atomic.Uint64
+	// lastNone is the last ECSNone count read (see ECSCount).
+	lastNone atomic.Uint64
 	// Latency is the time from reading a query to writing its answer, by
-	// transport.
+	// transport: these, plus the workers' own (WorkerLatency).
 	Latency [2]Histogram
+	workers [2][]*Histogram // guarded by mu
+}
+
+// WorkerLatency returns a latency histogram for one worker of the
+// transport (0 UDP, 1 TCP) to observe into alone: a histogram every
+// worker adds to is a cache line the cores fight over. ReadLatency sums
+// them all.
+func (r *Registry) WorkerLatency(transport int) *Histogram {
+	h := &Histogram{}
+	r.mu.Lock()
+	r.workers[transport] = append(r.workers[transport], h)
+	r.mu.Unlock()
+	return h
+}
+
+// ReadLatency reads the transport's latency over Latency and every
+// worker's histogram, as Histogram.Read does.
+func (r *Registry) ReadLatency(transport int) (buckets map[float64]uint64, count uint64, sum float64) {
+	buckets, count, sum = r.Latency[transport].Read()
+	r.mu.Lock()
+	hs := r.workers[transport]
+	r.mu.Unlock()
+	for _, h := range hs {
+		b, n, s := h.Read()
+		for ub, c := range b {
+			buckets[ub] += c
+		}
+		count += n
+		sum += s
+	}
+	return buckets, count, sum
 }
 
 // Zone returns the counters of the zone with this origin (lower-case,
@@ -187,11 +222,66 @@ func (r *Registry) Zones() []string {
 	return out
 }
 
-// ECS counts one query's ECS outcome.
-func (r *Registry) ECS(result int) { r.ecs[result].Add(1) }
+// ECS counts one query's ECS outcome. ECSNone, the outcome of nearly
+// every query, is not counted here (one counter every query adds to is a
+// cache line both cores fight over): ECSCount derives it.
+func (r *Registry) ECS(result int) {
+	if result != ECSNone {
+		r.ecs[result].Add(1)
+	}
+}
 
-// ECSCount returns the count of one ECS outcome.
-func (r *Registry) ECSCount(result int) uint64 { return r.ecs[result].Load() }
+// ECSCount returns the count of one ECS outcome. ECSNone is every query
+// counted minus those with an ECS option, kept from going backwards when
+// a query is read in one count and not yet in the other.
+func (r *Registry) ECSCount(result int) uint64 {
+	if result != ECSNone {
+		return r.ecs[result].Load()
+	}
+	var with uint64
+	for i := range r.ecs {
+		with += r.ecs[i].Load()
+	}
+	total := r.total()
+	none := uint64(0)
+	if total > with {
+		none = total - with
+	}
+	for {
+		last := r.lastNone.Load()
+		if none <= last {
+			return last
+		}
+		if r.lastNone.CompareAndSwap(last, none) {
+			return none
+		}
+	}
+}
+
+// total is every query counted, in every zone and in none.
+func (r *Registry) total() uint64 {
+	n := r.NoZone.sum()
+	r.mu.Lock()
+	for _, c := range r.zones {
+		n += c.sum()
+	}
+	n += r.retired
+	r.mu.Unlock()
+	return n
+}
+
+// sum is every query counted in c.
+func (c *Counts) sum() uint64 {
+	var n uint64
+	for i := range c.n {
+		for j := range c.n[i] {
+			for k := range c.n[i][j] {
+				n += c.n[i][j][k].Load()
+			}
+		}
+	}
+	return n
+}
 
 // Retain forgets the counters of zones keep rejects (zones no longer
 // served), so that their series leave the metrics.
@@ -201,8 +291,9 @@ func (r *Registry) Retain(keep func(origin string) bool) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for z := range r.zones {
+	for z, c := range r.zones {
 		if !keep(z) {
+			r.retired += c.sum() // still counted in the derived ECSNone
 			delete(r.zones, z)
 		}
 	}

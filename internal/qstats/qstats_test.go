@@ -56,3 +56,46 @@ func TestRegistryKeepsZones(t *testing.T) {
 		t.Fatal("a nil registry made counters")
 	}
 }
+
+// ECSNone is derived from the totals; it never goes back, not even when a
+// zone's counters are dropped.
+func TestECSNoneDerived(t *testing.T) {
+	var r Registry
+	a, b := r.Zone("a."), r.Zone("b.")
+	for i := 0; i < 5; i++ {
+		a.Add(1, 0, false)
+		r.ECS(ECSNone)
+	}
+	b.Add(1, 0, false)
+	r.ECS(ECSUsed)
+	r.NoZone.Add(1, 5, false)
+	r.ECS(ECSNone)
+	if n := r.ECSCount(ECSNone); n != 6 {
+		t.Fatalf("none = %d, want 6", n)
+	}
+	r.Retain(func(z string) bool { return z == "b." })
+	if n := r.ECSCount(ECSNone); n != 6 {
+		t.Fatalf("after dropping a zone, none = %d, want 6", n)
+	}
+	b.Add(1, 0, true)
+	r.ECS(ECSNone)
+	if n := r.ECSCount(ECSNone); n != 7 {
+		t.Fatalf("none = %d, want 7", n)
+	}
+}
+
+func TestWorkerLatencySums(t *testing.T) {
+	var r Registry
+	w1, w2 := r.WorkerLatency(0), r.WorkerLatency(0)
+	w1.Observe(5 * time.Microsecond)
+	w2.Observe(30 * time.Microsecond)
+	r.Latency[0].Observe(time.Second)
+	r.WorkerLatency(1).Observe(time.Millisecond)
+	b, n, sum := r.ReadLatency(0)
+	if n != 3 || b[10e-6] != 1 || b[50e-6] != 2 || b[100e-3] != 2 || sum < 1.000035 || sum > 1.000036 {
+		t.Fatalf("udp: buckets %v count %d sum %v", b, n, sum)
+	}
+	if _, n, _ := r.ReadLatency(1); n != 1 {
+		t.Fatalf("tcp count %d", n)
+	}
+}
