@@ -146,20 +146,12 @@ type HealthTable struct {
 
 // Publish replaces the member states (indexed by member id).
 func (t *HealthTable) Publish(states []State) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	d := t.copyData()
-	d.states = states
-	t.cur.Store(d)
+	t.update(func(d *tableData) { d.states = states })
 }
 
 // PublishLoads replaces the loads (by address, in netip.Addr.String form).
 func (t *HealthTable) PublishLoads(loads map[string]Load) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	d := t.copyData()
-	d.loads = loads
-	t.cur.Store(d)
+	t.update(func(d *tableData) { d.loads = loads })
 }
 
 // PublishOverrides replaces the operator's runtime overrides, by value
@@ -167,23 +159,23 @@ func (t *HealthTable) PublishLoads(loads map[string]Load) {
 // name): Up serves the value whatever its health and load say, Down never
 // serves it. A value without an entry obeys its zone.
 func (t *HealthTable) PublishOverrides(o map[string]Status) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	d := t.copyData()
-	d.overrides = o
 	if len(o) == 0 {
-		d.overrides = nil
+		o = nil
 	}
-	t.cur.Store(d)
+	t.update(func(d *tableData) { d.overrides = o })
 }
 
-// copyData returns a copy of the current generation; t.mu is held.
-func (t *HealthTable) copyData() *tableData {
+// update publishes a copy of the current generation with one part
+// replaced by set; writers are serialised, readers never wait.
+func (t *HealthTable) update(set func(*tableData)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	d := &tableData{}
 	if old := t.cur.Load(); old != nil {
-		d := *old
-		return &d
+		*d = *old
 	}
-	return &tableData{}
+	set(d)
+	t.cur.Store(d)
 }
 
 // Overrides returns the runtime overrides in force (nil when none); the
