@@ -26,8 +26,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/smartdns/smartdns/internal/diag"
 	"github.com/smartdns/smartdns/internal/yamlx"
-	"github.com/smartdns/smartdns/zones"
 )
 
 // agentReportPath is where a nameserver accepts reports, appended to each
@@ -103,18 +103,18 @@ type IPVSConfig struct {
 // LoadAgentConfig reads and validates the agent config at path. Every
 // problem is returned, each with path:line:col; the config is nil when any
 // is an error.
-func LoadAgentConfig(path string) (*AgentConfig, zones.Problems) {
+func LoadAgentConfig(path string) (*AgentConfig, diag.Problems) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, zones.Problems{{Pos: zones.Pos{File: path}, Msg: err.Error()}}
+		return nil, diag.Problems{{Pos: diag.Pos{File: path}, Msg: err.Error()}}
 	}
 	return ParseAgentConfig(path, data)
 }
 
 // ParseAgentConfig is LoadAgentConfig for bytes already read.
-func ParseAgentConfig(path string, data []byte) (*AgentConfig, zones.Problems) {
-	var probs zones.Problems
-	at := func(line, col int) zones.Pos { return zones.Pos{File: path, Line: line, Col: col} }
+func ParseAgentConfig(path string, data []byte) (*AgentConfig, diag.Problems) {
+	var probs diag.Problems
+	at := func(line, col int) diag.Pos { return diag.Pos{File: path, Line: line, Col: col} }
 	c := &AgentConfig{Path: path, Dir: filepath.Dir(path)}
 	root, errs := yamlx.Decode(data, c)
 	for _, e := range errs {
@@ -127,14 +127,14 @@ func ParseAgentConfig(path string, data []byte) (*AgentConfig, zones.Problems) {
 		probs.Add(at(1, 1), "empty config: need site, key, nameservers, addresses and load")
 		return nil, probs
 	}
-	pos := func(key ...string) zones.Pos {
+	pos := func(key ...string) diag.Pos {
 		n := yamlx.Find(root, key...)
 		if n == nil {
 			return at(1, 1)
 		}
 		return at(n.Line, n.Column)
 	}
-	item := func(key string, i int) zones.Pos {
+	item := func(key string, i int) diag.Pos {
 		if n := yamlx.Find(root, key); n != nil && n.Kind == yaml.SequenceNode && i < len(n.Content) {
 			return at(n.Content[i].Line, n.Content[i].Column)
 		}
@@ -233,7 +233,7 @@ func ParseAgentConfig(path string, data []byte) (*AgentConfig, zones.Problems) {
 	return c, probs
 }
 
-func (c *AgentConfig) checkLoad(probs *zones.Problems, root *yaml.Node, pos func(...string) zones.Pos) {
+func (c *AgentConfig) checkLoad(probs *diag.Problems, root *yaml.Node, pos func(...string) diag.Pos) {
 	l := &c.Load
 	var set []string
 	for name, on := range map[string]bool{

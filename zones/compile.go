@@ -8,6 +8,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/smartdns/smartdns/internal/diag"
 	"github.com/smartdns/smartdns/internal/qstats"
 	"github.com/smartdns/smartdns/pool"
 )
@@ -57,12 +58,12 @@ type SOADefaults struct {
 //
 // Compile consumes recs: it drops each record's RRs once they are encoded,
 // so that a large zone is not held twice in memory while it loads.
-func Compile(origin, file string, recs []Record, opt CompileOptions) (*Zone, Problems) {
-	var probs Problems
+func Compile(origin, file string, recs []Record, opt CompileOptions) (*Zone, diag.Problems) {
+	var probs diag.Problems
 	origin = strings.ToLower(dns.Fqdn(origin))
 	apex, err := WireName(origin)
 	if err != nil {
-		probs.Add(Pos{File: file}, "zone name from the file name: %v", err)
+		probs.Add(diag.Pos{File: file}, "zone name from the file name: %v", err)
 		return nil, probs
 	}
 	z := &Zone{Origin: origin, Apex: apex, File: file, nodes: make(map[string]*Node, len(recs)+1), apexLabels: labelCount(apex)}
@@ -166,13 +167,13 @@ func Compile(origin, file string, recs []Record, opt CompileOptions) (*Zone, Pro
 	apexNode := z.nodes[apex]
 	if apexNode.Set(dns.TypeNS) == nil {
 		if len(opt.Nameservers) == 0 {
-			probs.Add(Pos{File: file}, "zone %s has no NS records at its apex and the config gives no nameservers", origin)
+			probs.Add(diag.Pos{File: file}, "zone %s has no NS records at its apex and the config gives no nameservers", origin)
 		} else {
 			set := RRset{Type: dns.TypeNS, TTL: opt.SOA.TTL}
 			for _, ns := range opt.Nameservers {
 				rd, err := WireName(ns)
 				if err != nil {
-					probs.Add(Pos{File: file}, "config nameserver: %v", err)
+					probs.Add(diag.Pos{File: file}, "config nameserver: %v", err)
 					continue
 				}
 				set.Data = append(set.Data, []byte(rd))
@@ -245,13 +246,13 @@ func appendChecks(out []*pool.Check, r *pool.Record) []*pool.Check {
 }
 
 // firstPos finds where a record of this name and type was first given.
-func firstPos(recs []Record, name string, t uint16) Pos {
+func firstPos(recs []Record, name string, t uint16) diag.Pos {
 	for _, r := range recs {
 		if r.Type == t && strings.EqualFold(r.Name, name) {
 			return r.Pos
 		}
 	}
-	return Pos{}
+	return diag.Pos{}
 }
 
 // ensureNode returns the node for name, creating it and every missing
@@ -272,16 +273,16 @@ func (z *Zone) ensureNode(name string) *Node {
 }
 
 // check applies the rules that involve several RRsets.
-func (z *Zone) check(probs *Problems, recs []Record) {
+func (z *Zone) check(probs *diag.Problems, recs []Record) {
 	// Positions are looked up only when there is something to report.
-	at := func(n *Node) Pos {
+	at := func(n *Node) diag.Pos {
 		name := PresentName(n.Name)
 		for _, r := range recs {
 			if strings.EqualFold(r.Name, name) {
 				return r.Pos
 			}
 		}
-		return Pos{File: z.File}
+		return diag.Pos{File: z.File}
 	}
 	for _, n := range z.nodes {
 		var cname, dname, ns bool
@@ -305,9 +306,9 @@ func (z *Zone) check(probs *Problems, recs []Record) {
 			others++
 		}
 		if cname && n.Name == z.Apex {
-			*probs = append(*probs, &Problem{Pos: at(n), Msg: "a CNAME is not allowed at the zone apex (RFC 1912 §2.4); use ALIAS"})
+			*probs = append(*probs, &diag.Problem{Pos: at(n), Msg: "a CNAME is not allowed at the zone apex (RFC 1912 §2.4); use ALIAS"})
 		} else if cname && others > 0 {
-			*probs = append(*probs, &Problem{Pos: at(n), Msg: PresentName(n.Name) + ": a CNAME cannot coexist with other data at the same name (RFC 1034 §3.6.2)"})
+			*probs = append(*probs, &diag.Problem{Pos: at(n), Msg: PresentName(n.Name) + ": a CNAME cannot coexist with other data at the same name (RFC 1034 §3.6.2)"})
 		}
 		if ns && n.Name != z.Apex {
 			n.Cut = true
@@ -339,7 +340,7 @@ func (z *Zone) check(probs *Problems, recs []Record) {
 					if a.Cut && (t == dns.TypeA || t == dns.TypeAAAA) {
 						continue
 					}
-					*probs = append(*probs, &Problem{Pos: at(n), Warning: true, Msg: PresentName(n.Name) + " " + typeName(t) + " is below the delegation or DNAME at " + PresentName(p) + " and will not be served"})
+					*probs = append(*probs, &diag.Problem{Pos: at(n), Warning: true, Msg: PresentName(n.Name) + " " + typeName(t) + " is below the delegation or DNAME at " + PresentName(p) + " and will not be served"})
 				}
 				break
 			}

@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/smartdns/smartdns/geo"
+	"github.com/smartdns/smartdns/internal/diag"
 	"github.com/smartdns/smartdns/pool"
 )
 
@@ -71,23 +72,23 @@ type dynComp struct {
 
 type dynPool struct {
 	name  string
-	at    Pos // the pool's key
+	at    diag.Pos // the pool's key
 	vals  []dynValue
-	fbAt  Pos  // the fallback's value
-	fbIdx int  // the fallback pool, -1 for none
-	used  bool // a rule names it
-	bad   bool // not a mapping or without values (reported)
+	fbAt  diag.Pos // the fallback's value
+	fbIdx int      // the fallback pool, -1 for none
+	used  bool     // a rule names it
+	bad   bool     // not a mapping or without values (reported)
 }
 
 type dynValue struct {
 	v  pool.Value
-	at Pos // the `value:` node
+	at diag.Pos // the `value:` node
 }
 
 type dynRule struct {
-	at      Pos // the rule's mapping
-	pool    int // -1 when missing or undefined
-	class   int // dynRuleSubnetOnly .. dynRuleCatchAll; -1 when malformed
+	at      diag.Pos // the rule's mapping
+	pool    int      // -1 when missing or undefined
+	class   int      // dynRuleSubnetOnly .. dynRuleCatchAll; -1 when malformed
 	subnets []dynSubnet
 	geos    []dynGeo
 	asns    []dynASN
@@ -95,17 +96,17 @@ type dynRule struct {
 
 type dynSubnet struct {
 	p  netip.Prefix
-	at Pos
+	at diag.Pos
 }
 
 type dynGeo struct {
 	c  geo.Code
-	at Pos
+	at diag.Pos
 }
 
 type dynASN struct {
 	asn uint32
-	at  Pos
+	at  diag.Pos
 }
 
 type dynLoc struct {
@@ -116,7 +117,7 @@ type dynLoc struct {
 // `octodns.smartdns` settings) into a pool.Record. backup holds the RDATA
 // of the record's own values, already encoded. It returns nil when there
 // is any error; every problem found is returned.
-func compileDynamic(r *Record, backup [][]byte, opt CompileOptions) (*pool.Record, Problems) {
+func compileDynamic(r *Record, backup [][]byte, opt CompileOptions) (*pool.Record, diag.Problems) {
 	c := &dynComp{
 		o:       &octo{files: map[string]*octoFile{}, warned: map[string]bool{}, names: map[string]*octoName{}},
 		r:       r,
@@ -194,7 +195,7 @@ func dynCountNodes(n *yaml.Node, depth int) int {
 
 // dynSortProblems orders problems by file (in order of first mention),
 // line and column, so a file reads top to bottom.
-func dynSortProblems(ps Problems) {
+func dynSortProblems(ps diag.Problems) {
 	files := map[string]int{}
 	for _, p := range ps {
 		if _, ok := files[p.Pos.File]; !ok {
@@ -213,23 +214,23 @@ func dynSortProblems(ps Problems) {
 	})
 }
 
-func (c *dynComp) add(at Pos, format string, args ...any) { c.o.probs.Add(at, format, args...) }
+func (c *dynComp) add(at diag.Pos, format string, args ...any) { c.o.probs.Add(at, format, args...) }
 
 // where formats the position of an earlier thing for a message about a
 // later one: "line N" in the same file, else path:line:col.
-func (c *dynComp) where(cur, first Pos) string { return c.o.where(cur, first) }
+func (c *dynComp) where(cur, first diag.Pos) string { return c.o.where(cur, first) }
 
 // seq resolves n and checks that it is a list (reported when it is not).
 // It returns the list's items, resolved (those that fail to resolve are
 // left out, reported), and the list node, nil when n is not a list.
-func (c *dynComp) seq(n *yaml.Node, s *octoSrc, what string) ([]octoItem, *yaml.Node, Pos) {
+func (c *dynComp) seq(n *yaml.Node, s *octoSrc, what string) ([]octoItem, *yaml.Node, diag.Pos) {
 	v, vs, ok := c.o.resolve(n, s)
 	if !ok {
-		return nil, nil, Pos{}
+		return nil, nil, diag.Pos{}
 	}
 	if v.Kind != yaml.SequenceNode {
 		c.add(c.o.pos(v, vs), "%s must be a list, got %s", what, octoDescribe(v))
-		return nil, nil, Pos{}
+		return nil, nil, diag.Pos{}
 	}
 	items := make([]octoItem, 0, len(v.Content))
 	for _, e := range v.Content {
@@ -358,7 +359,7 @@ func (c *dynComp) readPool(pl *dynPool, q octoKV) {
 		return
 	}
 	type firstSeen struct {
-		at Pos
+		at diag.Pos
 	}
 	seen := map[string]firstSeen{}
 	var weightNode *yaml.Node
@@ -689,7 +690,7 @@ func (c *dynComp) suggestPool() string {
 // dynSeen is where a subnet, geo or ASN was first given.
 type dynSeen struct {
 	rule int
-	at   Pos
+	at   diag.Pos
 }
 
 // dynGeoKey identifies the area a code matches: a country or subdivision
@@ -923,14 +924,14 @@ func (c *dynComp) readShed(q octoKV) {
 		return
 	}
 	keys := c.keys(m, ms, "octodns.smartdns.shed", "high, low")
-	read := func(name string, dst *float64) (Pos, bool) {
+	read := func(name string, dst *float64) (diag.Pos, bool) {
 		kv, ok := keys[name]
 		if !ok {
-			return Pos{}, false
+			return diag.Pos{}, false
 		}
 		v, vs, ok := c.o.resolve(kv.v, kv.s)
 		if !ok {
-			return Pos{}, false
+			return diag.Pos{}, false
 		}
 		at := c.o.pos(v, vs)
 		x, err := strconv.ParseFloat(dynWord(v), 64)
@@ -979,7 +980,7 @@ func (c *dynComp) readLocations(q octoKV) {
 			values[v.v.Text] = true
 		}
 	}
-	first := map[string]Pos{}
+	first := map[string]diag.Pos{}
 	for _, p := range c.o.mapping(m, ms, "octodns.smartdns locations", true) {
 		at := c.o.pos(p.k, p.s)
 		key := c.valueKey(p.k.Value)
@@ -1184,9 +1185,9 @@ type dynHealth struct {
 	queryName    string // fully qualified, with the trailing dot
 	queryType    uint16
 
-	keys     map[string]Pos // keys given, at the key
-	vals     map[string]Pos // valid values given, at the value
-	protoBad bool           // protocol given but not valid (reported)
+	keys     map[string]diag.Pos // keys given, at the key
+	vals     map[string]diag.Pos // valid values given, at the value
+	protoBad bool                // protocol given but not valid (reported)
 }
 
 func dynDefaultHealth(name string) dynHealth {
@@ -1202,8 +1203,8 @@ func dynDefaultHealth(name string) dynHealth {
 		tlsVerify:    true,
 		queryName:    strings.ToLower(dns.Fqdn(name)),
 		queryType:    dns.TypeA,
-		keys:         map[string]Pos{},
-		vals:         map[string]Pos{},
+		keys:         map[string]diag.Pos{},
+		vals:         map[string]diag.Pos{},
 	}
 }
 
@@ -1238,14 +1239,14 @@ func (c *dynComp) hcMapping(p octoKV, what, known string, elsewhere map[string]s
 }
 
 // hcValue resolves the value of key k, nil when absent or broken.
-func (c *dynComp) hcValue(keys map[string]octoKV, k string) (*yaml.Node, Pos) {
+func (c *dynComp) hcValue(keys map[string]octoKV, k string) (*yaml.Node, diag.Pos) {
 	q, ok := keys[k]
 	if !ok {
-		return nil, Pos{}
+		return nil, diag.Pos{}
 	}
 	v, vs, ok := c.o.resolve(q.v, q.s)
 	if !ok {
-		return nil, Pos{}
+		return nil, diag.Pos{}
 	}
 	return v, c.o.pos(v, vs)
 }
@@ -1436,7 +1437,7 @@ func (c *dynComp) readHeaders(q octoKV) {
 		return
 	}
 	out := map[string]string{}
-	first := map[string]Pos{}
+	first := map[string]diag.Pos{}
 	good := true
 	for _, p := range c.o.mapping(m, ms, dynSmartHC+" headers", true) {
 		at := c.o.pos(p.k, p.s)

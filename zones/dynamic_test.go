@@ -15,12 +15,13 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/smartdns/smartdns/geo"
+	"github.com/smartdns/smartdns/internal/diag"
 	"github.com/smartdns/smartdns/pool"
 )
 
 // dynCompile reads and compiles one octoDNS file, returning the zone (nil
 // on errors) and every problem of both steps.
-func dynCompile(t *testing.T, file, origin string, opt CompileOptions) (*Zone, Problems) {
+func dynCompile(t *testing.T, file, origin string, opt CompileOptions) (*Zone, diag.Problems) {
 	t.Helper()
 	if opt.Nameservers == nil {
 		opt.Nameservers = []string{"ns1.example.com."}

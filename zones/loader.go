@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/smartdns/smartdns/internal/diag"
 )
 
 // SerialStore keeps, per zone, the last serial served and the content hash
@@ -50,7 +52,7 @@ type fileState struct {
 	// published is the version in the last snapshot (it differs from zone
 	// when zone failed a snapshot-wide check such as its ALIAS).
 	published *Zone
-	probs     Problems
+	probs     diag.Problems
 }
 
 // ZoneReport tells what happened to one zone file in a load.
@@ -59,7 +61,7 @@ type ZoneReport struct {
 	Origin   string
 	Loaded   bool // a new version was compiled and published
 	Serial   uint32
-	Problems Problems
+	Problems diag.Problems
 }
 
 // LoadReport is the outcome of one Load.
@@ -95,7 +97,7 @@ func ZoneFile(name string) (origin string, ok bool) {
 }
 
 // ParseFile reads one zone file in the format its extension names.
-func ParseFile(path, origin string) ([]Record, Problems) {
+func ParseFile(path, origin string) ([]Record, diag.Problems) {
 	if strings.HasSuffix(path, ".zone") {
 		return ParseMasterFile(path, origin)
 	}
@@ -104,7 +106,7 @@ func ParseFile(path, origin string) ([]Record, Problems) {
 
 // ParseBytes parses zone file content already read, in the format the
 // path's extension names.
-func ParseBytes(path, origin string, data []byte) ([]Record, Problems) {
+func ParseBytes(path, origin string, data []byte) ([]Record, diag.Problems) {
 	if strings.HasSuffix(path, ".zone") {
 		return ParseMaster(path, origin, data)
 	}
@@ -175,19 +177,19 @@ func sourceStat(path string, isDir bool) (time.Time, int64, error) {
 
 // readSource reads and parses a zone file, or every file of a split zone
 // folder. ok is false when a file changed while it was read.
-func readSource(path, origin string, isDir bool) ([]Record, Problems, bool) {
+func readSource(path, origin string, isDir bool) ([]Record, diag.Problems, bool) {
 	files := []string{path}
 	if isDir {
 		var err error
 		if files, err = splitFiles(path); err != nil {
-			return nil, Problems{{Pos: Pos{File: path}, Msg: err.Error()}}, true
+			return nil, diag.Problems{{Pos: diag.Pos{File: path}, Msg: err.Error()}}, true
 		}
 		if len(files) == 0 {
-			return nil, Problems{{Pos: Pos{File: path}, Msg: "the split zone folder has no .yaml files; refusing it"}}, true
+			return nil, diag.Problems{{Pos: diag.Pos{File: path}, Msg: "the split zone folder has no .yaml files; refusing it"}}, true
 		}
 	}
 	var recs []Record
-	var probs Problems
+	var probs diag.Problems
 	for _, f := range files {
 		st, err := os.Stat(f)
 		if err != nil {
@@ -201,7 +203,7 @@ func readSource(path, origin string, isDir bool) ([]Record, Problems, bool) {
 			// Most often a file caught between truncation and write by an
 			// editor or deploy that rewrites in place; never wipe a zone
 			// for it. An empty zone is written "---" (YAML) or as SOA+NS.
-			probs.Add(Pos{File: f, Line: 1, Col: 1}, "the zone file is empty; refusing it (write \"---\" for a YAML zone with no records)")
+			probs.Add(diag.Pos{File: f, Line: 1, Col: 1}, "the zone file is empty; refusing it (write \"---\" for a YAML zone with no records)")
 			continue
 		}
 		r, p := ParseBytes(f, origin, data)
@@ -239,7 +241,7 @@ func (l *Loader) Load(force bool) (*Snapshot, LoadReport) {
 	var rep LoadReport
 	entries, err := os.ReadDir(l.Dir)
 	if err != nil {
-		rep.Zones = append(rep.Zones, ZoneReport{File: l.Dir, Problems: Problems{{Pos: Pos{File: l.Dir}, Msg: err.Error()}}})
+		rep.Zones = append(rep.Zones, ZoneReport{File: l.Dir, Problems: diag.Problems{{Pos: diag.Pos{File: l.Dir}, Msg: err.Error()}}})
 		return nil, rep
 	}
 	// A change to any other file under the folder (an !include or
@@ -265,7 +267,7 @@ func (l *Loader) Load(force bool) (*Snapshot, LoadReport) {
 		isDir := strings.HasSuffix(name, ".") // an octoDNS split zone
 		origin, _ := zoneEntry(name, isDir)
 		if prev, dup := byOrigin[origin]; dup {
-			rep.Zones = append(rep.Zones, ZoneReport{File: path, Origin: origin, Problems: Problems{{Pos: Pos{File: path}, Msg: fmt.Sprintf("zone %s is also defined by %s; remove one of the files", origin, prev)}}})
+			rep.Zones = append(rep.Zones, ZoneReport{File: path, Origin: origin, Problems: diag.Problems{{Pos: diag.Pos{File: path}, Msg: fmt.Sprintf("zone %s is also defined by %s; remove one of the files", origin, prev)}}})
 			continue
 		}
 		byOrigin[origin] = path
@@ -305,7 +307,7 @@ func (l *Loader) Load(force bool) (*Snapshot, LoadReport) {
 		fsState.modTime, fsState.size = mtime, size
 		var z *Zone
 		if !probs.HasErrors() {
-			var cprobs Problems
+			var cprobs diag.Problems
 			z, cprobs = Compile(origin, path, recs, l.Options)
 			probs = append(probs, cprobs...)
 		}
@@ -366,7 +368,7 @@ func (l *Loader) Load(force bool) (*Snapshot, LoadReport) {
 				index[path] = i
 			}
 			zr := &rep.Zones[i]
-			zr.Problems = append(zr.Problems, &Problem{Pos: st.zone.aliasPos, Msg: msg})
+			zr.Problems = append(zr.Problems, &diag.Problem{Pos: st.zone.aliasPos, Msg: msg})
 			zr.Loaded = false
 			use = nil
 			if st.published != nil && st.published != st.zone {

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/miekg/dns"
+
+	"github.com/smartdns/smartdns/internal/diag"
 )
 
 // Limits that keep a hostile or broken master file from exhausting memory
@@ -37,11 +39,11 @@ const (
 // beside other data, out-of-zone names, ...) need each RRset's line; a
 // plain ZoneParser stops at the first error and does not say where an RR
 // came from.
-func ParseMasterFile(path, origin string) ([]Record, Problems) {
+func ParseMasterFile(path, origin string) ([]Record, diag.Problems) {
 	p := newMasterParser(origin, mfReadFile)
 	data, err := mfReadFile(path)
 	if err != nil {
-		p.errorf(Pos{File: path}, "%v", err)
+		p.errorf(diag.Pos{File: path}, "%v", err)
 		return nil, p.finish()
 	}
 	return p.parse(path, data)
@@ -50,7 +52,7 @@ func ParseMasterFile(path, origin string) ([]Record, Problems) {
 // ParseMaster is ParseMasterFile for bytes already read (tests, fuzzing,
 // files fetched from elsewhere). path names positions in problems and is
 // the folder $INCLUDE file names are resolved against.
-func ParseMaster(path, origin string, data []byte) ([]Record, Problems) {
+func ParseMaster(path, origin string, data []byte) ([]Record, diag.Problems) {
 	return newMasterParser(origin, mfReadFile).parse(path, data)
 }
 
@@ -74,7 +76,7 @@ type masterParser struct {
 	zoneOK   bool
 	readFile func(string) ([]byte, error)
 
-	probs      Problems
+	probs      diag.Problems
 	suppressed int  // problems beyond mfMaxProblems
 	suppErr    bool // one of them was an error
 
@@ -122,9 +124,9 @@ func newMasterParser(origin string, read func(string) ([]byte, error)) *masterPa
 	return p
 }
 
-func (p *masterParser) parse(path string, data []byte) ([]Record, Problems) {
+func (p *masterParser) parse(path string, data []byte) ([]Record, diag.Problems) {
 	if !p.zoneOK {
-		p.errorf(Pos{File: path}, "bad zone origin %q", p.zone)
+		p.errorf(diag.Pos{File: path}, "bad zone origin %q", p.zone)
 		return nil, p.finish()
 	}
 	abs, err := filepath.Abs(path)
@@ -159,9 +161,9 @@ func (p *masterParser) records() []Record {
 	return p.recs
 }
 
-func (p *masterParser) finish() Problems {
+func (p *masterParser) finish() diag.Problems {
 	if p.suppressed > 0 {
-		p.probs = append(p.probs, &Problem{
+		p.probs = append(p.probs, &diag.Problem{
 			Pos:     p.probs[len(p.probs)-1].Pos,
 			Msg:     fmt.Sprintf("%d more problems not shown", p.suppressed),
 			Warning: !p.suppErr,
@@ -171,7 +173,7 @@ func (p *masterParser) finish() Problems {
 	return p.probs
 }
 
-func (p *masterParser) problem(warn bool, pos Pos, format string, args ...any) {
+func (p *masterParser) problem(warn bool, pos diag.Pos, format string, args ...any) {
 	if len(p.probs) >= mfMaxProblems {
 		p.suppressed++
 		p.suppErr = p.suppErr || !warn
@@ -184,11 +186,11 @@ func (p *masterParser) problem(warn bool, pos Pos, format string, args ...any) {
 	}
 }
 
-func (p *masterParser) errorf(pos Pos, format string, args ...any) {
+func (p *masterParser) errorf(pos diag.Pos, format string, args ...any) {
 	p.problem(false, pos, format, args...)
 }
 
-func (p *masterParser) warnf(pos Pos, format string, args ...any) {
+func (p *masterParser) warnf(pos diag.Pos, format string, args ...any) {
 	p.problem(true, pos, format, args...)
 }
 
@@ -246,7 +248,7 @@ func (sc *mfScanner) next(e *mfEntry, toks []mfToken) bool {
 	*e = mfEntry{start: sc.i, line: sc.line, toks: toks}
 	e.blank = s[sc.i] == ' ' || s[sc.i] == '\t'
 	depth := 0
-	var parenPos Pos
+	var parenPos diag.Pos
 	tokStart := -1
 	flush := func(end int) {
 		if tokStart >= 0 {
@@ -350,14 +352,14 @@ func (sc *mfScanner) next(e *mfEntry, toks []mfToken) bool {
 	return true
 }
 
-func (sc *mfScanner) pos(i int) Pos {
-	return Pos{File: sc.path, Line: sc.line, Col: i - sc.lineStart + 1}
+func (sc *mfScanner) pos(i int) diag.Pos {
+	return diag.Pos{File: sc.path, Line: sc.line, Col: i - sc.lineStart + 1}
 }
 
 // entry handles one entry: a directive, or an RR for miekg/dns to parse.
 func (p *masterParser) entry(f *mfFile, sc *mfScanner, e *mfEntry) {
 	first := e.toks[0]
-	pos := Pos{File: f.path, Line: first.line, Col: first.col}
+	pos := diag.Pos{File: f.path, Line: first.line, Col: first.col}
 	if !e.blank && !first.quoted && strings.HasPrefix(first.text, "$") {
 		p.directive(f, sc, e, pos)
 		return
@@ -401,7 +403,7 @@ func (p *masterParser) entry(f *mfFile, sc *mfScanner, e *mfEntry) {
 		if typeIdx == len(e.toks)-1 && !strings.EqualFold(t.text, "APL") {
 			// miekg/dns accepts an RR without rdata (an RFC 2136 update
 			// form) and returns empty rdata; a zone cannot use that.
-			p.errorf(Pos{File: f.path, Line: t.line, Col: t.col}, "missing rdata after %q", t.text)
+			p.errorf(diag.Pos{File: f.path, Line: t.line, Col: t.col}, "missing rdata after %q", t.text)
 			p.forgetOwner(f, e)
 			return
 		}
@@ -537,7 +539,7 @@ func mfOffset(text string, first, line, col int) int {
 // which is the entry.
 func (p *masterParser) parseError(f *mfFile, e *mfEntry, err error) {
 	msg := strings.TrimPrefix(err.Error(), "dns: ")
-	pos := Pos{File: f.path, Line: e.toks[0].line, Col: e.toks[0].col}
+	pos := diag.Pos{File: f.path, Line: e.toks[0].line, Col: e.toks[0].col}
 	if i := strings.LastIndex(msg, " at line: "); i >= 0 {
 		lc := msg[i+len(" at line: "):]
 		msg = msg[:i]
@@ -570,7 +572,7 @@ func mfTokenStart(toks []mfToken, line, col int) int {
 }
 
 // directive handles $ORIGIN, $TTL, $INCLUDE and $GENERATE.
-func (p *masterParser) directive(f *mfFile, sc *mfScanner, e *mfEntry, pos Pos) {
+func (p *masterParser) directive(f *mfFile, sc *mfScanner, e *mfEntry, pos diag.Pos) {
 	name := strings.ToUpper(e.toks[0].text)
 	args := e.toks[1:]
 	switch name {
@@ -605,15 +607,15 @@ func (p *masterParser) directive(f *mfFile, sc *mfScanner, e *mfEntry, pos Pos) 
 	}
 }
 
-func mfTokPos(f *mfFile, t mfToken) Pos {
-	return Pos{File: f.path, Line: t.line, Col: t.col}
+func mfTokPos(f *mfFile, t mfToken) diag.Pos {
+	return diag.Pos{File: f.path, Line: t.line, Col: t.col}
 }
 
 // include reads `$INCLUDE file [origin]`. The file name is relative to
 // the including file's folder; the included file starts with the current
 // origin (or the one given), $TTL and TTL, and changes it makes do not
 // leak back (RFC 1035 §5.1).
-func (p *masterParser) include(f *mfFile, args []mfToken, pos Pos) {
+func (p *masterParser) include(f *mfFile, args []mfToken, pos diag.Pos) {
 	if len(args) < 1 || len(args) > 2 {
 		p.errorf(pos, "$INCLUDE takes a file name and optionally an origin")
 		return
@@ -663,7 +665,7 @@ func (p *masterParser) include(f *mfFile, args []mfToken, pos Pos) {
 // generate hands a $GENERATE entry to miekg/dns, which expands it. Every
 // RR it yields is placed at the directive. miekg's expansion ignores $TTL
 // (it uses 3600), so an RR whose template gives no TTL gets ours.
-func (p *masterParser) generate(f *mfFile, sc *mfScanner, e *mfEntry, pos Pos) {
+func (p *masterParser) generate(f *mfFile, sc *mfScanner, e *mfEntry, pos diag.Pos) {
 	if len(e.toks) < 5 {
 		p.errorf(pos, "$GENERATE takes a range, an owner, optionally a TTL and class, a type and rdata")
 		return
@@ -702,7 +704,7 @@ var mfMetaTypes = map[uint16]bool{
 }
 
 // check validates what every RR needs and canonicalises its owner.
-func (p *masterParser) check(rr dns.RR, pos Pos) bool {
+func (p *masterParser) check(rr dns.RR, pos diag.Pos) bool {
 	h := rr.Header()
 	if h.Class != dns.ClassINET {
 		p.errorf(pos, "class %s is not served; only IN", dns.Class(h.Class))
@@ -721,7 +723,7 @@ func (p *masterParser) check(rr dns.RR, pos Pos) bool {
 }
 
 // add puts an RR into the Record of its owner and type.
-func (p *masterParser) add(rr dns.RR, pos Pos) {
+func (p *masterParser) add(rr dns.RR, pos diag.Pos) {
 	if !p.check(rr, pos) {
 		return
 	}
@@ -750,7 +752,7 @@ func (p *masterParser) add(rr dns.RR, pos Pos) {
 }
 
 // addAlias records a PowerDNS-style ALIAS (parsed as a CNAME).
-func (p *masterParser) addAlias(rr dns.RR, pos Pos) {
+func (p *masterParser) addAlias(rr dns.RR, pos diag.Pos) {
 	if !p.check(rr, pos) {
 		return
 	}

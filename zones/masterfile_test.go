@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/smartdns/smartdns/internal/diag"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -18,7 +20,7 @@ var updateGolden = flag.Bool("update", false, "rewrite the golden files under te
 // renderMaster prints records and problems one per line, for exact
 // comparisons: "line:col RR" for each RR (or "line:col name TTL ALIAS
 // target"), then each problem as `check` would print it.
-func renderMaster(recs []Record, probs Problems, skip func(Record) bool) string {
+func renderMaster(recs []Record, probs diag.Problems, skip func(Record) bool) string {
 	var b strings.Builder
 	for _, r := range recs {
 		if skip != nil && skip(r) {
@@ -587,7 +589,7 @@ $INCLUDE loop-a.inc
 		t.Errorf("got:\n%s\nwant:\n%s\n%s", got, want, lineDiff(want, got))
 	}
 	if r := findRecord(recs, "grand.sub.example.com.", dns.TypeA); r == nil || r.Pos.File != j("sub", "grand.inc") {
-		t.Errorf("record from a nested include has Pos %+v", r)
+		t.Errorf("record from a nested include has diag.Pos %+v", r)
 	}
 
 	// A file including itself.

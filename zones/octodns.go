@@ -19,6 +19,8 @@ import (
 
 	"github.com/miekg/dns"
 	"gopkg.in/yaml.v3"
+
+	"github.com/smartdns/smartdns/internal/diag"
 )
 
 // This file reads octoDNS's YAML zone format (the files YamlProvider reads
@@ -35,11 +37,11 @@ import (
 //
 // It returns every record it could read and every problem it found, so an
 // operator fixes a file in one pass instead of one error per reload.
-func ParseOctoDNSFile(path, origin string) ([]Record, Problems) {
+func ParseOctoDNSFile(path, origin string) ([]Record, diag.Problems) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		var ps Problems
-		ps.Add(Pos{File: path, Line: 1, Col: 1}, "cannot read zone file: %s", octoPathErrText(err))
+		var ps diag.Problems
+		ps.Add(diag.Pos{File: path, Line: 1, Col: 1}, "cannot read zone file: %s", octoPathErrText(err))
 		return nil, ps
 	}
 	return ParseOctoDNS(path, origin, data)
@@ -48,7 +50,7 @@ func ParseOctoDNSFile(path, origin string) ([]Record, Problems) {
 // ParseOctoDNS is ParseOctoDNSFile for bytes already read (path is used in
 // positions and to resolve !include), so callers that watch or cache files,
 // and tests, need not go through the file system for the top file.
-func ParseOctoDNS(path, origin string, data []byte) ([]Record, Problems) {
+func ParseOctoDNS(path, origin string, data []byte) ([]Record, diag.Problems) {
 	o := &octo{
 		origin: origin,
 		files:  map[string]*octoFile{},
@@ -89,7 +91,7 @@ const octoDefaultTTL = 3600
 type octo struct {
 	origin     string
 	originWire int
-	probs      Problems
+	probs      diag.Problems
 	records    []Record
 	files      map[string]*octoFile // included files, by absolute path
 	warned     map[string]bool      // warnings given once per parse
@@ -116,14 +118,14 @@ type octoFile struct {
 }
 
 type octoName struct {
-	pos   Pos
+	pos   diag.Pos
 	shown string // the name as written
 	types []octoSeen
 }
 
 type octoSeen struct {
 	typ string
-	pos Pos
+	pos diag.Pos
 }
 
 // octoKV is one key/value pair of a mapping; key is resolved, value is not.
@@ -132,11 +134,11 @@ type octoKV struct {
 	s    *octoSrc
 }
 
-func (o *octo) pos(n *yaml.Node, s *octoSrc) Pos {
-	return Pos{File: s.file, Line: n.Line, Col: n.Column}
+func (o *octo) pos(n *yaml.Node, s *octoSrc) diag.Pos {
+	return diag.Pos{File: s.file, Line: n.Line, Col: n.Column}
 }
 
-func (o *octo) warnOnce(key string, at Pos, format string, args ...any) {
+func (o *octo) warnOnce(key string, at diag.Pos, format string, args ...any) {
 	if o.warned[key] {
 		return
 	}
@@ -177,7 +179,7 @@ func (o *octo) yamlError(file string, err error) {
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
-	o.probs.Add(Pos{File: file, Line: line, Col: 1}, "YAML syntax error: %s", msg)
+	o.probs.Add(diag.Pos{File: file, Line: line, Col: 1}, "YAML syntax error: %s", msg)
 }
 
 // decode parses one YAML file into its root node (nil when empty). ok is
@@ -187,7 +189,7 @@ func (o *octo) decode(file string, data []byte) (root *yaml.Node, ok bool) {
 		// yaml.v3 has panicked on odd input before; a bad file must not
 		// take the server down.
 		if r := recover(); r != nil {
-			o.probs.Add(Pos{File: file, Line: 1, Col: 1}, "YAML parser failed: %v", r)
+			o.probs.Add(diag.Pos{File: file, Line: 1, Col: 1}, "YAML parser failed: %v", r)
 			root, ok = nil, false
 		}
 	}()
@@ -205,7 +207,7 @@ func (o *octo) decode(file string, data []byte) (root *yaml.Node, ok bool) {
 		if err != nil {
 			o.yamlError(file, err)
 		} else {
-			o.probs.Add(Pos{File: file, Line: extra.Line, Col: extra.Column},
+			o.probs.Add(diag.Pos{File: file, Line: extra.Line, Col: extra.Column},
 				"a zone file holds one YAML document; another one starts here")
 		}
 		return nil, false
@@ -544,7 +546,7 @@ func (o *octo) name(p octoKV) {
 }
 
 // where formats the position of an earlier thing relative to the current one.
-func (o *octo) where(cur, first Pos) string {
+func (o *octo) where(cur, first diag.Pos) string {
 	if cur.File == first.File {
 		return fmt.Sprintf("line %d", first.Line)
 	}
@@ -569,7 +571,7 @@ func (o *octo) absName(rel string) string {
 }
 
 // record reads one record mapping under name rel.
-func (o *octo) record(rel string, info *octoName, m *yaml.Node, s *octoSrc, at Pos) {
+func (o *octo) record(rel string, info *octoName, m *yaml.Node, s *octoSrc, at diag.Pos) {
 	pairs := o.mapping(m, s, "record", true)
 	keys := map[string]octoKV{}
 	for _, p := range pairs {
@@ -761,7 +763,7 @@ type octoItem struct {
 
 // values returns the record's value nodes, resolved, from "value" or
 // "values" (a list, or one scalar or mapping).
-func (o *octo) values(typ string, keys map[string]octoKV, at Pos) ([]octoItem, *yaml.Node, *octoSrc, bool) {
+func (o *octo) values(typ string, keys map[string]octoKV, at diag.Pos) ([]octoItem, *yaml.Node, *octoSrc, bool) {
 	pv, hasV := keys["value"]
 	pvs, hasVs := keys["values"]
 	if hasV && hasVs {
@@ -970,9 +972,9 @@ type octoVal struct {
 	hdr dns.RR_Header
 }
 
-func (v octoVal) pos() Pos { return Pos{File: v.s.file, Line: v.n.Line, Col: v.n.Column} }
+func (v octoVal) pos() diag.Pos { return diag.Pos{File: v.s.file, Line: v.n.Line, Col: v.n.Column} }
 
-func (o *octo) valErr(v octoVal, at Pos, format string, args ...any) {
+func (o *octo) valErr(v octoVal, at diag.Pos, format string, args ...any) {
 	o.probs.Add(at, v.typ+" value: "+format, args...)
 }
 
@@ -1229,7 +1231,7 @@ func octoQuoteList(ks []string) string {
 
 func (f *octoFields) has(k string) bool { _, ok := f.keys[k]; return ok }
 
-func (f *octoFields) fail(at Pos, format string, args ...any) {
+func (f *octoFields) fail(at diag.Pos, format string, args ...any) {
 	f.o.valErr(f.v, at, format, args...)
 	f.ok = false
 }
@@ -1293,10 +1295,10 @@ func octoFmtFloat(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64)
 
 // str reads field k as a string (any non-null scalar, as octoDNS str()s
 // it); ok is false when it is missing or not a string (already reported).
-func (f *octoFields) str(k string) (string, Pos, bool) {
+func (f *octoFields) str(k string) (string, diag.Pos, bool) {
 	n, s := f.node(k)
 	if n == nil {
-		return "", Pos{}, false
+		return "", diag.Pos{}, false
 	}
 	at := f.o.pos(n, s)
 	if n.Kind != yaml.ScalarNode || octoIsNull(n) {
@@ -1668,7 +1670,7 @@ func (o *octo) svcParams(f *octoFields, m *yaml.Node, s *octoSrc) []dns.SVCBKeyV
 	var out []dns.SVCBKeyValue
 	have := map[dns.SVCBKey]bool{}
 	var mandatory []dns.SVCBKey
-	var mandatoryAt Pos
+	var mandatoryAt diag.Pos
 	for _, p := range o.mapping(m, s, "svcparams", true) {
 		name := p.k.Value
 		kat := o.pos(p.k, p.s)

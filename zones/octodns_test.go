@@ -12,6 +12,8 @@ import (
 
 	"github.com/miekg/dns"
 	"gopkg.in/yaml.v3"
+
+	"github.com/smartdns/smartdns/internal/diag"
 )
 
 // The -update flag rewrites golden files. It is defined only if another
@@ -30,7 +32,7 @@ func octoUpdating() bool {
 // octoDump renders records and problems one per line: RRs as rr.String(),
 // an ALIAS as "name ttl IN ALIAS target", a record with a dynamic block
 // followed by a "; dynamic" note.
-func octoDump(recs []Record, probs Problems) string {
+func octoDump(recs []Record, probs diag.Problems) string {
 	var b strings.Builder
 	for _, r := range recs {
 		if r.Type == TypeALIAS {
@@ -186,12 +188,12 @@ func TestOctoDNSUnitTests(t *testing.T) {
 		t.Errorf("excluded: octodns block not kept: %+v", r.Octodns)
 	}
 	www := byName["www.unit.tests. A"]
-	if want := (Pos{File: path, Line: 196, Col: 1}); www.Pos != want {
-		t.Errorf("www Pos = %v, want %v", www.Pos, want)
+	if want := (diag.Pos{File: path, Line: 196, Col: 1}); www.Pos != want {
+		t.Errorf("www diag.Pos = %v, want %v", www.Pos, want)
 	}
 	apex := byName["unit.tests. SSHFP"]
-	if want := (Pos{File: path, Line: 21, Col: 5}); apex.Pos != want {
-		t.Errorf("apex SSHFP Pos = %v, want %v", apex.Pos, want)
+	if want := (diag.Pos{File: path, Line: 21, Col: 5}); apex.Pos != want {
+		t.Errorf("apex SSHFP diag.Pos = %v, want %v", apex.Pos, want)
 	}
 	for _, r := range recs {
 		for _, rr := range r.RRs {
@@ -616,7 +618,7 @@ func TestOctoDNSInclude(t *testing.T) {
 		"nested.example.com. A":  {"192.0.2.1", "192.0.2.2"},
 	}
 	got := map[string][]string{}
-	pos := map[string]Pos{}
+	pos := map[string]diag.Pos{}
 	for _, r := range recs {
 		k := r.Name + " " + dns.TypeToString[r.Type]
 		pos[k] = r.Pos
@@ -628,8 +630,8 @@ func TestOctoDNSInclude(t *testing.T) {
 		t.Errorf("got %q\nwant %q", got, want)
 	}
 	// A record read from an included file has its position there.
-	if p, want := pos["www.example.com. AAAA"], (Pos{File: filepath.Join("testdata", "octodns", "include", "www-records.yaml"), Line: 5, Col: 3}); p != want {
-		t.Errorf("www AAAA Pos = %v, want %v", p, want)
+	if p, want := pos["www.example.com. AAAA"], (diag.Pos{File: filepath.Join("testdata", "octodns", "include", "www-records.yaml"), Line: 5, Col: 3}); p != want {
+		t.Errorf("www AAAA diag.Pos = %v, want %v", p, want)
 	}
 
 	// Bytes already read: includes resolve against path's folder.

@@ -3,6 +3,8 @@ package zones
 import (
 	"github.com/miekg/dns"
 	"gopkg.in/yaml.v3"
+
+	"github.com/smartdns/smartdns/internal/diag"
 )
 
 // TypeALIAS is the private-use type code smartdns uses internally for
@@ -38,5 +40,5 @@ type Record struct {
 	// record's own file, or the file an !include brought them from.
 	DynamicFile, OctodnsFile string
 	// Pos is where the record starts in its file.
-	Pos Pos
+	Pos diag.Pos
 }

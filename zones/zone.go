@@ -8,6 +8,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/smartdns/smartdns/internal/diag"
 	"github.com/smartdns/smartdns/internal/qstats"
 	"github.com/smartdns/smartdns/pool"
 )
@@ -44,7 +45,7 @@ type Zone struct {
 	nodes      map[string]*Node
 	hasCuts    bool // a delegation or DNAME exists below the apex
 	apexLabels int
-	aliasPos   Pos           // where the apex ALIAS was written
+	aliasPos   diag.Pos      // where the apex ALIAS was written
 	checks     []*pool.Check // health checks of the zone's probed values
 	dynamic    []DynamicRecord
 	soa        dns.SOA

@@ -15,9 +15,9 @@ import (
 	"github.com/miekg/dns"
 	"gopkg.in/yaml.v3"
 
+	"github.com/smartdns/smartdns/internal/diag"
 	"github.com/smartdns/smartdns/internal/yamlx"
 	"github.com/smartdns/smartdns/querylog"
-	"github.com/smartdns/smartdns/zones"
 )
 
 // Config is the server configuration. The yaml tags are the contract that
@@ -155,18 +155,18 @@ const (
 
 // Load reads and validates the config file at path. The returned problems
 // (all of them, each with path:line:col) are errors unless marked warnings.
-func Load(path string) (*Config, zones.Problems) {
+func Load(path string) (*Config, diag.Problems) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, zones.Problems{{Pos: zones.Pos{File: path}, Msg: err.Error()}}
+		return nil, diag.Problems{{Pos: diag.Pos{File: path}, Msg: err.Error()}}
 	}
 	return Parse(path, data)
 }
 
 // Parse is Load for bytes already read.
-func Parse(path string, data []byte) (*Config, zones.Problems) {
-	var probs zones.Problems
-	at := func(line, col int) zones.Pos { return zones.Pos{File: path, Line: line, Col: col} }
+func Parse(path string, data []byte) (*Config, diag.Problems) {
+	var probs diag.Problems
+	at := func(line, col int) diag.Pos { return diag.Pos{File: path, Line: line, Col: col} }
 	c := &Config{Path: path, Dir: filepath.Dir(path)}
 	root, errs := yamlx.Decode(data, c)
 	for _, e := range errs {
@@ -179,7 +179,7 @@ func Parse(path string, data []byte) (*Config, zones.Problems) {
 		probs.Add(at(1, 1), "empty config: need at least listen and zones")
 		return nil, probs
 	}
-	pos := func(key ...string) zones.Pos {
+	pos := func(key ...string) diag.Pos {
 		n := yamlx.Find(root, key...)
 		if n == nil {
 			return at(1, 1)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/smartdns/smartdns/internal/config"
+	"github.com/smartdns/smartdns/internal/diag"
 	"github.com/smartdns/smartdns/loadreport"
 	"github.com/smartdns/smartdns/zones"
 )
@@ -92,8 +93,8 @@ func topKey(block, key string) bool {
 
 // withoutMissingFiles drops the problems about files an example names but
 // the docs do not hold (key files, databases, /etc/smartdns/zones).
-func withoutMissingFiles(probs zones.Problems) zones.Problems {
-	var out zones.Problems
+func withoutMissingFiles(probs diag.Problems) diag.Problems {
+	var out diag.Problems
 	for _, p := range probs.Errors() {
 		if !strings.Contains(p.Msg, "no such file") && !strings.Contains(p.Msg, "not a readable file") && !strings.Contains(p.Msg, "is not a folder") {
 			out = append(out, p)
