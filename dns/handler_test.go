@@ -15,6 +15,7 @@ import (
 
 	"github.com/smartdns/smartdns/internal/qstats"
 	"github.com/smartdns/smartdns/zones"
+	"github.com/smartdns/smartdns/zones/masterfile"
 )
 
 // testHandler serves the zone files in testdata/ named by origins.
@@ -30,7 +31,7 @@ func testHandler(t testing.TB, origins ...string) *Handler {
 		if err != nil {
 			t.Fatal(err)
 		}
-		recs, probs := zones.ParseMaster(path, o+".", data)
+		recs, probs := masterfile.Parse(path, o+".", data)
 		if probs.HasErrors() {
 			t.Fatalf("%s: %v", path, probs)
 		}
@@ -346,7 +347,7 @@ func sizedHandler(t testing.TB, maxUDP int) *Handler {
 			fmt.Fprintf(&b, "wide NS ns%02d.wide\nns%02d.wide A 198.51.100.%d\nns%02d.wide AAAA 2001:db8::%d\n", i, i, i, i, i)
 		}
 	}
-	recs, probs := zones.ParseMaster("sized.zone", "example.com.", []byte(b.String()))
+	recs, probs := masterfile.Parse("sized.zone", "example.com.", []byte(b.String()))
 	if probs.HasErrors() {
 		t.Fatal(probs)
 	}
@@ -614,7 +615,7 @@ $TTL 3600
 @    MX    10 mail
 mail A     192.0.2.25
 `
-	recs, probs := zones.ParseMaster("apex.zone", "example.info.", []byte(src))
+	recs, probs := masterfile.Parse("apex.zone", "example.info.", []byte(src))
 	if probs.HasErrors() {
 		t.Fatal(probs)
 	}

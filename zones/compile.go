@@ -11,6 +11,7 @@ import (
 	"github.com/smartdns/smartdns/internal/diag"
 	"github.com/smartdns/smartdns/internal/qstats"
 	"github.com/smartdns/smartdns/pool"
+	"github.com/smartdns/smartdns/zones/zonefile"
 )
 
 // CompileOptions carries the server-wide defaults a zone falls back on.
@@ -58,7 +59,7 @@ type SOADefaults struct {
 //
 // Compile consumes recs: it drops each record's RRs once they are encoded,
 // so that a large zone is not held twice in memory while it loads.
-func Compile(origin, file string, recs []Record, opt CompileOptions) (*Zone, diag.Problems) {
+func Compile(origin, file string, recs []zonefile.Record, opt CompileOptions) (*Zone, diag.Problems) {
 	var probs diag.Problems
 	origin = strings.ToLower(dns.Fqdn(origin))
 	apex, err := WireName(origin)
@@ -82,11 +83,11 @@ func Compile(origin, file string, recs []Record, opt CompileOptions) (*Zone, dia
 			continue
 		}
 		n := z.ensureNode(name)
-		if n.Set(r.Type) != nil || (r.Type == TypeALIAS && n.Alias != "") || (r.Type == dns.TypeSOA && z.HasFileSOA && name == apex) {
+		if n.Set(r.Type) != nil || (r.Type == zonefile.TypeALIAS && n.Alias != "") || (r.Type == dns.TypeSOA && z.HasFileSOA && name == apex) {
 			probs.Add(r.Pos, "%s %s is defined twice (first at %s)", r.Name, typeName(r.Type), firstPos(recs[:i], r.Name, r.Type))
 			continue
 		}
-		if r.Type == TypeALIAS {
+		if r.Type == zonefile.TypeALIAS {
 			if name != apex {
 				probs.Add(r.Pos, "ALIAS is only allowed at the zone apex, not at %s", r.Name)
 				continue
@@ -98,7 +99,7 @@ func Compile(origin, file string, recs []Record, opt CompileOptions) (*Zone, dia
 			}
 			n.Alias = t
 			z.aliasPos = r.Pos
-			hash.add(name, TypeALIAS, r.TTL, []byte(t))
+			hash.add(name, zonefile.TypeALIAS, r.TTL, []byte(t))
 			continue
 		}
 		if r.Type == dns.TypeSOA && name != apex {
@@ -246,7 +247,7 @@ func appendChecks(out []*pool.Check, r *pool.Record) []*pool.Check {
 }
 
 // firstPos finds where a record of this name and type was first given.
-func firstPos(recs []Record, name string, t uint16) diag.Pos {
+func firstPos(recs []zonefile.Record, name string, t uint16) diag.Pos {
 	for _, r := range recs {
 		if r.Type == t && strings.EqualFold(r.Name, name) {
 			return r.Pos
@@ -273,7 +274,7 @@ func (z *Zone) ensureNode(name string) *Node {
 }
 
 // check applies the rules that involve several RRsets.
-func (z *Zone) check(probs *diag.Problems, recs []Record) {
+func (z *Zone) check(probs *diag.Problems, recs []zonefile.Record) {
 	// Positions are looked up only when there is something to report.
 	at := func(n *Node) diag.Pos {
 		name := PresentName(n.Name)

@@ -16,6 +16,7 @@ import (
 	"github.com/smartdns/smartdns/geo"
 	"github.com/smartdns/smartdns/internal/diag"
 	"github.com/smartdns/smartdns/pool"
+	"github.com/smartdns/smartdns/zones/zonefile"
 )
 
 // This file compiles octoDNS dynamic records (docs/dynamic_records.rst):
@@ -51,7 +52,7 @@ const (
 // dynComp holds the state of one record's compilation.
 type dynComp struct {
 	o   *octo // resolves aliases, merges and !include; collects problems
-	r   *Record
+	r   *zonefile.Record
 	opt CompileOptions
 	typ string // "A", "AAAA" or "CNAME"
 	buf []byte
@@ -117,7 +118,7 @@ type dynLoc struct {
 // `octodns.smartdns` settings) into a pool.Record. backup holds the RDATA
 // of the record's own values, already encoded. It returns nil when there
 // is any error; every problem found is returned.
-func compileDynamic(r *Record, backup [][]byte, opt CompileOptions) (*pool.Record, diag.Problems) {
+func compileDynamic(r *zonefile.Record, backup [][]byte, opt CompileOptions) (*pool.Record, diag.Problems) {
 	c := &dynComp{
 		o:       &octo{files: map[string]*octoFile{}, warned: map[string]bool{}, names: map[string]*octoName{}},
 		r:       r,

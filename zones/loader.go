@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/smartdns/smartdns/internal/diag"
+	"github.com/smartdns/smartdns/zones/masterfile"
+	"github.com/smartdns/smartdns/zones/zonefile"
 )
 
 // SerialStore keeps, per zone, the last serial served and the content hash
@@ -97,18 +99,18 @@ func ZoneFile(name string) (origin string, ok bool) {
 }
 
 // ParseFile reads one zone file in the format its extension names.
-func ParseFile(path, origin string) ([]Record, diag.Problems) {
+func ParseFile(path, origin string) ([]zonefile.Record, diag.Problems) {
 	if strings.HasSuffix(path, ".zone") {
-		return ParseMasterFile(path, origin)
+		return masterfile.ParseFile(path, origin)
 	}
 	return ParseOctoDNSFile(path, origin)
 }
 
 // ParseBytes parses zone file content already read, in the format the
 // path's extension names.
-func ParseBytes(path, origin string, data []byte) ([]Record, diag.Problems) {
+func ParseBytes(path, origin string, data []byte) ([]zonefile.Record, diag.Problems) {
 	if strings.HasSuffix(path, ".zone") {
-		return ParseMaster(path, origin, data)
+		return masterfile.Parse(path, origin, data)
 	}
 	return ParseOctoDNS(path, origin, data)
 }
@@ -177,7 +179,7 @@ func sourceStat(path string, isDir bool) (time.Time, int64, error) {
 
 // readSource reads and parses a zone file, or every file of a split zone
 // folder. ok is false when a file changed while it was read.
-func readSource(path, origin string, isDir bool) ([]Record, diag.Problems, bool) {
+func readSource(path, origin string, isDir bool) ([]zonefile.Record, diag.Problems, bool) {
 	files := []string{path}
 	if isDir {
 		var err error
@@ -188,7 +190,7 @@ func readSource(path, origin string, isDir bool) ([]Record, diag.Problems, bool)
 			return nil, diag.Problems{{Pos: diag.Pos{File: path}, Msg: "the split zone folder has no .yaml files; refusing it"}}, true
 		}
 	}
-	var recs []Record
+	var recs []zonefile.Record
 	var probs diag.Problems
 	for _, f := range files {
 		st, err := os.Stat(f)

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/miekg/dns"
+
+	"github.com/smartdns/smartdns/zones/masterfile"
 )
 
 func benchZone(b *testing.B, n int) *Zone {
@@ -14,7 +16,7 @@ func benchZone(b *testing.B, n int) *Zone {
 	for i := 0; i < n; i++ {
 		fmt.Fprintf(&sb, "host%d A 10.%d.%d.%d\n", i, i>>16&255, i>>8&255, i&255)
 	}
-	recs, probs := ParseMaster("bench.zone", "bench.example.", []byte(sb.String()))
+	recs, probs := masterfile.Parse("bench.zone", "bench.example.", []byte(sb.String()))
 	if probs.HasErrors() {
 		b.Fatal(probs)
 	}

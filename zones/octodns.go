@@ -21,6 +21,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/smartdns/smartdns/internal/diag"
+	"github.com/smartdns/smartdns/zones/zonefile"
 )
 
 // This file reads octoDNS's YAML zone format (the files YamlProvider reads
@@ -37,7 +38,7 @@ import (
 //
 // It returns every record it could read and every problem it found, so an
 // operator fixes a file in one pass instead of one error per reload.
-func ParseOctoDNSFile(path, origin string) ([]Record, diag.Problems) {
+func ParseOctoDNSFile(path, origin string) ([]zonefile.Record, diag.Problems) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		var ps diag.Problems
@@ -50,7 +51,7 @@ func ParseOctoDNSFile(path, origin string) ([]Record, diag.Problems) {
 // ParseOctoDNS is ParseOctoDNSFile for bytes already read (path is used in
 // positions and to resolve !include), so callers that watch or cache files,
 // and tests, need not go through the file system for the top file.
-func ParseOctoDNS(path, origin string, data []byte) ([]Record, diag.Problems) {
+func ParseOctoDNS(path, origin string, data []byte) ([]zonefile.Record, diag.Problems) {
 	o := &octo{
 		origin: origin,
 		files:  map[string]*octoFile{},
@@ -92,7 +93,7 @@ type octo struct {
 	origin     string
 	originWire int
 	probs      diag.Problems
-	records    []Record
+	records    []zonefile.Record
 	files      map[string]*octoFile // included files, by absolute path
 	warned     map[string]bool      // warnings given once per parse
 	names      map[string]*octoName // relative lower-case name -> info
@@ -664,7 +665,7 @@ func (o *octo) record(rel string, info *octoName, m *yaml.Node, s *octoSrc, at d
 	}
 	info.types = append(info.types, octoSeen{typ: typ, pos: at})
 
-	rec := Record{Name: o.absName(rel), Type: spec.rrtype, TTL: octoDefaultTTL, Pos: at, Octodns: octodns, OctodnsFile: octodnsFile}
+	rec := zonefile.Record{Name: o.absName(rel), Type: spec.rrtype, TTL: octoDefaultTTL, Pos: at, Octodns: octodns, OctodnsFile: octodnsFile}
 	good := true
 
 	if p, ok := keys["ttl"]; ok {
@@ -1003,7 +1004,7 @@ func init() {
 	octoTypes = map[string]octoSpec{
 		"A":          {rrtype: dns.TypeA, build: octoBuildIP},
 		"AAAA":       {rrtype: dns.TypeAAAA, build: octoBuildIP},
-		"ALIAS":      {rrtype: TypeALIAS, single: true},
+		"ALIAS":      {rrtype: zonefile.TypeALIAS, single: true},
 		"CAA":        {rrtype: dns.TypeCAA, build: octoBuildCAA},
 		"CNAME":      {rrtype: dns.TypeCNAME, single: true, build: octoBuildName},
 		"DNAME":      {rrtype: dns.TypeDNAME, single: true, build: octoBuildName},

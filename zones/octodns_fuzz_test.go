@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/miekg/dns"
+
+	"github.com/smartdns/smartdns/zones/zonefile"
 )
 
 // FuzzParseOctoDNS feeds arbitrary bytes to the octoDNS reader. It must
@@ -44,7 +46,7 @@ func FuzzParseOctoDNS(f *testing.F) {
 			if !strings.HasSuffix(r.Name, "example.com.") || r.Name != strings.ToLower(r.Name) {
 				t.Fatalf("record name %q", r.Name)
 			}
-			if r.Type == TypeALIAS {
+			if r.Type == zonefile.TypeALIAS {
 				if r.Target == "" || len(r.RRs) != 0 {
 					t.Fatalf("bad ALIAS %+v", r)
 				}

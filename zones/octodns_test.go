@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/smartdns/smartdns/internal/diag"
+	"github.com/smartdns/smartdns/zones/zonefile"
 )
 
 // The -update flag rewrites golden files. It is defined only if another
@@ -32,10 +33,10 @@ func octoUpdating() bool {
 // octoDump renders records and problems one per line: RRs as rr.String(),
 // an ALIAS as "name ttl IN ALIAS target", a record with a dynamic block
 // followed by a "; dynamic" note.
-func octoDump(recs []Record, probs diag.Problems) string {
+func octoDump(recs []zonefile.Record, probs diag.Problems) string {
 	var b strings.Builder
 	for _, r := range recs {
-		if r.Type == TypeALIAS {
+		if r.Type == zonefile.TypeALIAS {
 			fmt.Fprintf(&b, "%s\t%d\tIN\tALIAS\t%s\n", r.Name, r.TTL, r.Target)
 		}
 		for _, rr := range r.RRs {
@@ -88,11 +89,11 @@ func TestOctoDNSGolden(t *testing.T) {
 }
 
 // octoRrStrings maps "name TYPE" to the rr.String() of each RR.
-func octoRrStrings(recs []Record) map[string][]string {
+func octoRrStrings(recs []zonefile.Record) map[string][]string {
 	m := map[string][]string{}
 	for _, r := range recs {
 		k := r.Name + " " + dns.TypeToString[r.Type]
-		if r.Type == TypeALIAS {
+		if r.Type == zonefile.TypeALIAS {
 			k = r.Name + " ALIAS"
 		}
 		for _, rr := range r.RRs {
@@ -175,7 +176,7 @@ func TestOctoDNSUnitTests(t *testing.T) {
 		t.Error("URLFWD was loaded")
 	}
 
-	byName := map[string]Record{}
+	byName := map[string]zonefile.Record{}
 	for _, r := range recs {
 		byName[r.Name+" "+dns.TypeToString[r.Type]] = r
 	}
@@ -227,7 +228,7 @@ func TestOctoDNSSubzone(t *testing.T) {
 }
 
 // octoRdatas returns the rdata text of each RR of each record, by "name TYPE".
-func octoRdatas(recs []Record) map[string][]string {
+func octoRdatas(recs []zonefile.Record) map[string][]string {
 	m := map[string][]string{}
 	for _, r := range recs {
 		for _, rr := range r.RRs {
@@ -499,7 +500,7 @@ func TestOctoDNSApexAndLowerCase(t *testing.T) {
 		t.Fatalf("got %d records", len(recs))
 	}
 	alias := recs[0]
-	if alias.Name != "example.com." || alias.Type != TypeALIAS || alias.Target != "lb.example.net." || len(alias.RRs) != 0 || alias.TTL != 3600 {
+	if alias.Name != "example.com." || alias.Type != zonefile.TypeALIAS || alias.Target != "lb.example.net." || len(alias.RRs) != 0 || alias.TTL != 3600 {
 		t.Errorf("ALIAS record: %+v", alias)
 	}
 	if got := recs[1].RRs[0].String(); got != "www.sub.example.com.\t3600\tIN\tMX\t5 mail.example.com." {

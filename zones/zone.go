@@ -11,6 +11,7 @@ import (
 	"github.com/smartdns/smartdns/internal/diag"
 	"github.com/smartdns/smartdns/internal/qstats"
 	"github.com/smartdns/smartdns/pool"
+	"github.com/smartdns/smartdns/zones/zonefile"
 )
 
 // Zone is one compiled, immutable zone. Once published in a Snapshot it is
@@ -189,7 +190,7 @@ func (h *contentHash) add(name string, t uint16, ttl uint32, rdata []byte) {
 }
 
 func typeName(t uint16) string {
-	if t == TypeALIAS {
+	if t == zonefile.TypeALIAS {
 		return "ALIAS"
 	}
 	if s, ok := dns.TypeToString[t]; ok {

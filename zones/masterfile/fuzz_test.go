@@ -1,4 +1,4 @@
-package zones
+package masterfile
 
 import (
 	"io/fs"
@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/miekg/dns"
+
+	"github.com/smartdns/smartdns/zones/zonefile"
 )
 
 // FuzzParseMaster feeds arbitrary bytes to the master-file reader. It must
@@ -55,7 +57,7 @@ func FuzzParseMaster(f *testing.F) {
 	}
 
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p := newMasterParser("example.com.", read)
+		p := newParser("example.com.", read)
 		p.maxGen = 1 << 12
 		recs, probs := p.parse("inc/fuzz.zone", data)
 
@@ -68,21 +70,21 @@ func FuzzParseMaster(f *testing.F) {
 				t.Fatalf("problem past the end of the file (%d lines): %v", lines, pr)
 			}
 		}
-		seen := map[mfKey]bool{}
+		seen := map[key]bool{}
 		buf := make([]byte, 1<<16)
 		for _, r := range recs {
-			k := mfKey{r.Name, r.Type}
+			k := key{r.Name, r.Type}
 			if seen[k] {
 				t.Fatalf("two records for %s %d", r.Name, r.Type)
 			}
 			seen[k] = true
-			if r.Name != mfCanonName(r.Name) || !dns.IsSubDomain("example.com.", r.Name) {
+			if r.Name != canonName(r.Name) || !dns.IsSubDomain("example.com.", r.Name) {
 				t.Fatalf("bad owner %q", r.Name)
 			}
 			if r.Pos.Line < 1 || r.Pos.File == "" {
 				t.Fatalf("record without a position: %+v", r)
 			}
-			if r.Type == TypeALIAS {
+			if r.Type == zonefile.TypeALIAS {
 				if r.Target == "" || len(r.RRs) != 0 {
 					t.Fatalf("bad ALIAS %+v", r)
 				}

@@ -1,4 +1,4 @@
-package zones
+package zonefile
 
 import (
 	"github.com/miekg/dns"

@@ -1,4 +1,4 @@
-package zones
+package masterfile
 
 import (
 	"bytes"
@@ -11,27 +11,28 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/smartdns/smartdns/internal/diag"
+	"github.com/smartdns/smartdns/zones/zonefile"
 )
 
 // Limits that keep a hostile or broken master file from exhausting memory
 // or flooding the operator's terminal.
 const (
-	// mfMaxIncludeDepth bounds $INCLUDE nesting; loops are caught earlier,
+	// maxIncludeDepth bounds $INCLUDE nesting; loops are caught earlier,
 	// this catches chains of distinct files (symlinks, generated trees).
-	mfMaxIncludeDepth = 16
-	// mfMaxGenerated bounds the RRs all $GENERATE directives of one zone
+	maxIncludeDepth = 16
+	// maxGenerated bounds the RRs all $GENERATE directives of one zone
 	// may produce (each directive is limited to 65,536 by miekg/dns).
-	mfMaxGenerated = 1 << 20
-	// mfMaxProblems bounds how many problems are kept; the rest are
+	maxGenerated = 1 << 20
+	// maxProblems bounds how many problems are kept; the rest are
 	// counted and summarised in one final problem. A binary file fed to
 	// the parser by mistake would otherwise yield one error per line.
-	mfMaxProblems = 1000
-	// mfFallbackTTL is used when an RR has no TTL, there is no $TTL and no
+	maxProblems = 1000
+	// fallbackTTL is used when an RR has no TTL, there is no $TTL and no
 	// earlier RR to inherit one from.
-	mfFallbackTTL = 3600
+	fallbackTTL = 3600
 )
 
-// ParseMasterFile reads an RFC 1035 master file for zone origin
+// ParseFile reads an RFC 1035 master file for zone origin
 // ("example.com.", fully qualified, lower case).
 //
 // It exists beside dns.ZoneParser because `smartdns check` must list every
@@ -39,9 +40,9 @@ const (
 // beside other data, out-of-zone names, ...) need each RRset's line; a
 // plain ZoneParser stops at the first error and does not say where an RR
 // came from.
-func ParseMasterFile(path, origin string) ([]Record, diag.Problems) {
-	p := newMasterParser(origin, mfReadFile)
-	data, err := mfReadFile(path)
+func ParseFile(path, origin string) ([]zonefile.Record, diag.Problems) {
+	p := newParser(origin, readFile)
+	data, err := readFile(path)
 	if err != nil {
 		p.errorf(diag.Pos{File: path}, "%v", err)
 		return nil, p.finish()
@@ -49,16 +50,16 @@ func ParseMasterFile(path, origin string) ([]Record, diag.Problems) {
 	return p.parse(path, data)
 }
 
-// ParseMaster is ParseMasterFile for bytes already read (tests, fuzzing,
+// Parse is ParseFile for bytes already read (tests, fuzzing,
 // files fetched from elsewhere). path names positions in problems and is
 // the folder $INCLUDE file names are resolved against.
-func ParseMaster(path, origin string, data []byte) ([]Record, diag.Problems) {
-	return newMasterParser(origin, mfReadFile).parse(path, data)
+func Parse(path, origin string, data []byte) ([]zonefile.Record, diag.Problems) {
+	return newParser(origin, readFile).parse(path, data)
 }
 
-// mfReadFile reads an included (or the top) file. Only regular files are
+// readFile reads an included (or the top) file. Only regular files are
 // read: opening a FIFO or a device named by $INCLUDE would block forever.
-func mfReadFile(path string) ([]byte, error) {
+func readFile(path string) ([]byte, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, err
@@ -69,44 +70,44 @@ func mfReadFile(path string) ([]byte, error) {
 	return os.ReadFile(path)
 }
 
-// masterParser holds what outlives one file: the zone's records, the
+// parser holds what outlives one file: the zone's records, the
 // problems, and the $INCLUDE chain.
-type masterParser struct {
+type parser struct {
 	zone     string // zone origin, canonical
 	zoneOK   bool
 	readFile func(string) ([]byte, error)
 
 	probs      diag.Problems
-	suppressed int  // problems beyond mfMaxProblems
+	suppressed int  // problems beyond maxProblems
 	suppErr    bool // one of them was an error
 
-	recs  []Record
-	meta  []mfRecMeta
-	index map[mfKey]int
+	recs  []zonefile.Record
+	meta  []recMeta
+	index map[key]int
 
 	chain     []string // display paths of the files being read, outermost first
 	chainAbs  []string // the same, absolute, for loop detection
 	generated int
 	maxGen    int
 
-	toks []mfToken // scratch, reused for each entry
+	toks []token // scratch, reused for each entry
 }
 
-type mfKey struct {
+type key struct {
 	name string
 	typ  uint16
 }
 
-// mfRecMeta is per-Record bookkeeping that callers do not need.
-type mfRecMeta struct {
+// recMeta is per-Record bookkeeping that callers do not need.
+type recMeta struct {
 	ttlWarned bool
 	dups      map[string]struct{} // rdata keys, built once an RRset grows large
 }
 
-// mfFile is the state that is scoped to one file: RFC 1035 leaves $ORIGIN
+// file is the state that is scoped to one file: RFC 1035 leaves $ORIGIN
 // unchanged in the including file after an $INCLUDE, and we treat $TTL and
 // the inherited owner/TTL the same way.
-type mfFile struct {
+type file struct {
 	path     string
 	origin   string
 	ttl      uint32 // $TTL
@@ -117,14 +118,14 @@ type mfFile struct {
 	ownerBad bool   // the previous owner could not be parsed; its continuations are dropped quietly
 }
 
-func newMasterParser(origin string, read func(string) ([]byte, error)) *masterParser {
-	p := &masterParser{readFile: read, index: map[mfKey]int{}, maxGen: mfMaxGenerated}
-	p.zone = mfCanonName(dns.Fqdn(origin))
+func newParser(origin string, read func(string) ([]byte, error)) *parser {
+	p := &parser{readFile: read, index: map[key]int{}, maxGen: maxGenerated}
+	p.zone = canonName(dns.Fqdn(origin))
 	_, p.zoneOK = dns.IsDomainName(p.zone)
 	return p
 }
 
-func (p *masterParser) parse(path string, data []byte) ([]Record, diag.Problems) {
+func (p *parser) parse(path string, data []byte) ([]zonefile.Record, diag.Problems) {
 	if !p.zoneOK {
 		p.errorf(diag.Pos{File: path}, "bad zone origin %q", p.zone)
 		return nil, p.finish()
@@ -138,17 +139,17 @@ func (p *masterParser) parse(path string, data []byte) ([]Record, diag.Problems)
 	// Size the record list and index for about one RRset per line: a big
 	// zone then never holds two copies of them while they grow.
 	if n := bytes.Count(data, []byte{'\n'}) + 1; len(p.recs) == 0 {
-		p.recs = make([]Record, 0, n)
-		p.index = make(map[mfKey]int, n)
+		p.recs = make([]zonefile.Record, 0, n)
+		p.index = make(map[key]int, n)
 	}
-	p.file(&mfFile{path: path, origin: p.zone}, data)
+	p.file(&file{path: path, origin: p.zone}, data)
 	return p.records(), p.finish()
 }
 
 // records returns the records with each RRset's TTLs made equal: RFC 2181
 // §5.2 says an RRset has one TTL. RRSIGs are exempt because each carries
 // the TTL of the RRset it covers (RFC 4034 §3).
-func (p *masterParser) records() []Record {
+func (p *parser) records() []zonefile.Record {
 	for i := range p.recs {
 		r := &p.recs[i]
 		if r.Type == dns.TypeRRSIG {
@@ -161,7 +162,7 @@ func (p *masterParser) records() []Record {
 	return p.recs
 }
 
-func (p *masterParser) finish() diag.Problems {
+func (p *parser) finish() diag.Problems {
 	if p.suppressed > 0 {
 		p.probs = append(p.probs, &diag.Problem{
 			Pos:     p.probs[len(p.probs)-1].Pos,
@@ -173,8 +174,8 @@ func (p *masterParser) finish() diag.Problems {
 	return p.probs
 }
 
-func (p *masterParser) problem(warn bool, pos diag.Pos, format string, args ...any) {
-	if len(p.probs) >= mfMaxProblems {
+func (p *parser) problem(warn bool, pos diag.Pos, format string, args ...any) {
+	if len(p.probs) >= maxProblems {
 		p.suppressed++
 		p.suppErr = p.suppErr || !warn
 		return
@@ -186,18 +187,18 @@ func (p *masterParser) problem(warn bool, pos diag.Pos, format string, args ...a
 	}
 }
 
-func (p *masterParser) errorf(pos diag.Pos, format string, args ...any) {
+func (p *parser) errorf(pos diag.Pos, format string, args ...any) {
 	p.problem(false, pos, format, args...)
 }
 
-func (p *masterParser) warnf(pos diag.Pos, format string, args ...any) {
+func (p *parser) warnf(pos diag.Pos, format string, args ...any) {
 	p.problem(true, pos, format, args...)
 }
 
 // file parses one file's entries with state f.
-func (p *masterParser) file(f *mfFile, data []byte) {
-	sc := mfScanner{s: string(data), line: 1, p: p, path: f.path}
-	var e mfEntry
+func (p *parser) file(f *file, data []byte) {
+	sc := scanner{s: string(data), line: 1, p: p, path: f.path}
+	var e entry
 	for sc.next(&e, p.toks[:0]) {
 		p.toks = e.toks
 		if e.bad || len(e.toks) == 0 {
@@ -208,51 +209,51 @@ func (p *masterParser) file(f *mfFile, data []byte) {
 	p.toks = e.toks
 }
 
-// mfToken is one field of an entry. text is the field as written, escapes
+// token is one field of an entry. text is the field as written, escapes
 // kept, without the quotes of a quoted string.
-type mfToken struct {
+type token struct {
 	text      string
 	line, col int
 	n         int // bytes the field spans on its line, quotes included
 	quoted    bool
 }
 
-// mfEntry is one logical entry: the lines of one RR or directive, joined
+// entry is one logical entry: the lines of one RR or directive, joined
 // while parentheses are open.
-type mfEntry struct {
+type entry struct {
 	start, end int // byte range in the file, whole lines
 	line, last int // first and last line
 	blank      bool
 	bad        bool // a lexical problem was already reported
-	toks       []mfToken
+	toks       []token
 }
 
-// mfScanner splits a file into entries. It understands just enough of the
+// scanner splits a file into entries. It understands just enough of the
 // syntax (quotes, escapes, comments, parentheses) to find where an entry
 // ends and where each field starts; miekg/dns parses the fields.
-type mfScanner struct {
+type scanner struct {
 	s         string
 	i         int
 	line      int
 	lineStart int
-	p         *masterParser
+	p         *parser
 	path      string
 }
 
-func (sc *mfScanner) next(e *mfEntry, toks []mfToken) bool {
+func (sc *scanner) next(e *entry, toks []token) bool {
 	if sc.i >= len(sc.s) {
 		e.toks = toks
 		return false
 	}
 	s := sc.s
-	*e = mfEntry{start: sc.i, line: sc.line, toks: toks}
+	*e = entry{start: sc.i, line: sc.line, toks: toks}
 	e.blank = s[sc.i] == ' ' || s[sc.i] == '\t'
 	depth := 0
 	var parenPos diag.Pos
 	tokStart := -1
 	flush := func(end int) {
 		if tokStart >= 0 {
-			e.toks = append(e.toks, mfToken{text: s[tokStart:end], line: sc.line, col: tokStart - sc.lineStart + 1, n: end - tokStart})
+			e.toks = append(e.toks, token{text: s[tokStart:end], line: sc.line, col: tokStart - sc.lineStart + 1, n: end - tokStart})
 			tokStart = -1
 		}
 	}
@@ -324,7 +325,7 @@ func (sc *mfScanner) next(e *mfEntry, toks []mfToken) bool {
 				e.bad = true
 				continue
 			}
-			e.toks = append(e.toks, mfToken{text: s[start+1 : i], line: sc.line, col: start - sc.lineStart + 1, n: i + 1 - start, quoted: true})
+			e.toks = append(e.toks, token{text: s[start+1 : i], line: sc.line, col: start - sc.lineStart + 1, n: i + 1 - start, quoted: true})
 			i++
 		case '\\':
 			if tokStart < 0 {
@@ -352,12 +353,12 @@ func (sc *mfScanner) next(e *mfEntry, toks []mfToken) bool {
 	return true
 }
 
-func (sc *mfScanner) pos(i int) diag.Pos {
+func (sc *scanner) pos(i int) diag.Pos {
 	return diag.Pos{File: sc.path, Line: sc.line, Col: i - sc.lineStart + 1}
 }
 
 // entry handles one entry: a directive, or an RR for miekg/dns to parse.
-func (p *masterParser) entry(f *mfFile, sc *mfScanner, e *mfEntry) {
+func (p *parser) entry(f *file, sc *scanner, e *entry) {
 	first := e.toks[0]
 	pos := diag.Pos{File: f.path, Line: first.line, Col: first.col}
 	if !e.blank && !first.quoted && strings.HasPrefix(first.text, "$") {
@@ -373,7 +374,7 @@ func (p *masterParser) entry(f *mfFile, sc *mfScanner, e *mfEntry) {
 	if !e.blank {
 		i = 1
 	}
-	explicitTTL, typeIdx := mfHeader(e.toks, i)
+	explicitTTL, typeIdx := header(e.toks, i)
 
 	orphan := false // no owner to give the RR: report syntax errors, keep nothing
 	if e.blank && f.owner == "" {
@@ -387,9 +388,9 @@ func (p *masterParser) entry(f *mfFile, sc *mfScanner, e *mfEntry) {
 	alias := false
 	if typeIdx >= 0 {
 		t := e.toks[typeIdx]
-		if !t.quoted && !mfIsType(t.text) {
+		if !t.quoted && !isType(t.text) {
 			// miekg/dns would call it "not a TTL" or a bad class.
-			p.errorf(mfTokPos(f, t), "unknown RR type %q", t.text)
+			p.errorf(tokPos(f, t), "unknown RR type %q", t.text)
 			p.forgetOwner(f, e)
 			return
 		}
@@ -397,7 +398,7 @@ func (p *masterParser) entry(f *mfFile, sc *mfScanner, e *mfEntry) {
 			// PowerDNS's ALIAS takes one domain name, like CNAME, and the
 			// two names have the same length, so columns stay right.
 			alias = true
-			off := mfOffset(text, e.line, t.line, t.col)
+			off := offset(text, e.line, t.line, t.col)
 			text = text[:off] + "CNAME" + text[off+len("ALIAS"):]
 		}
 		if typeIdx == len(e.toks)-1 && !strings.EqualFold(t.text, "APL") {
@@ -453,24 +454,24 @@ func (p *masterParser) entry(f *mfFile, sc *mfScanner, e *mfEntry) {
 // entries continuing it (starting with a blank) belong to. If the owner
 // field itself is fine they keep it; otherwise they are dropped without a
 // second error each.
-func (p *masterParser) forgetOwner(f *mfFile, e *mfEntry) {
+func (p *parser) forgetOwner(f *file, e *entry) {
 	if e.blank {
 		return
 	}
-	if name, ok := mfAbsName(e.toks[0].text, f.origin); ok {
+	if name, ok := absName(e.toks[0].text, f.origin); ok {
 		f.owner, f.ownerBad = name, false
 		return
 	}
 	f.owner, f.ownerBad = "", true
 }
 
-// mfHeader scans the fields from i on: up to two TTL or class fields, then
+// header scans the fields from i on: up to two TTL or class fields, then
 // the type. It reports whether a TTL was among them and the type's index
 // (-1 if there is none).
-func mfHeader(toks []mfToken, i int) (explicitTTL bool, typeIdx int) {
+func header(toks []token, i int) (explicitTTL bool, typeIdx int) {
 	for n := 0; i < len(toks) && n < 3; i, n = i+1, n+1 {
 		t := toks[i].text
-		if mfIsClass(t) {
+		if isClass(t) {
 			continue
 		}
 		if t != "" && t[0] >= '0' && t[0] <= '9' {
@@ -482,8 +483,8 @@ func mfHeader(toks []mfToken, i int) (explicitTTL bool, typeIdx int) {
 	return explicitTTL, -1
 }
 
-// mfIsType reports whether s names a type miekg/dns can parse, or ALIAS.
-func mfIsType(s string) bool {
+// isType reports whether s names a type miekg/dns can parse, or ALIAS.
+func isType(s string) bool {
 	u := strings.ToUpper(s)
 	if _, ok := dns.StringToType[u]; ok || u == "ALIAS" {
 		return true
@@ -495,7 +496,7 @@ func mfIsType(s string) bool {
 	return false
 }
 
-func mfIsClass(s string) bool {
+func isClass(s string) bool {
 	u := strings.ToUpper(s)
 	if _, ok := dns.StringToClass[u]; ok {
 		return true
@@ -508,21 +509,21 @@ func mfIsClass(s string) bool {
 }
 
 // defaultTTL is the TTL for an RR that gives none: $TTL, else the previous
-// RR's (RFC 1035 §5.1), else mfFallbackTTL with fallback set so the caller
+// RR's (RFC 1035 §5.1), else fallbackTTL with fallback set so the caller
 // can use the SOA minimum instead and warn.
-func (f *mfFile) defaultTTL() (ttl uint32, fallback bool) {
+func (f *file) defaultTTL() (ttl uint32, fallback bool) {
 	switch {
 	case f.haveTTL:
 		return f.ttl, false
 	case f.haveLast:
 		return f.last, false
 	}
-	return mfFallbackTTL, true
+	return fallbackTTL, true
 }
 
-// mfOffset converts a line/col inside an entry that starts at line first
+// offset converts a line/col inside an entry that starts at line first
 // to a byte offset in the entry's text.
-func mfOffset(text string, first, line, col int) int {
+func offset(text string, first, line, col int) int {
 	off := 0
 	for l := first; l < line; l++ {
 		j := strings.IndexByte(text[off:], '\n')
@@ -537,7 +538,7 @@ func mfOffset(text string, first, line, col int) int {
 // parseError turns a miekg/dns error into a problem at the file position:
 // miekg counts lines and columns from the start of the text it was given,
 // which is the entry.
-func (p *masterParser) parseError(f *mfFile, e *mfEntry, err error) {
+func (p *parser) parseError(f *file, e *entry, err error) {
 	msg := strings.TrimPrefix(err.Error(), "dns: ")
 	pos := diag.Pos{File: f.path, Line: e.toks[0].line, Col: e.toks[0].col}
 	if i := strings.LastIndex(msg, " at line: "); i >= 0 {
@@ -548,16 +549,16 @@ func (p *masterParser) parseError(f *mfFile, e *mfEntry, err error) {
 		col, err2 := strconv.Atoi(c)
 		if err1 == nil && err2 == nil && line >= 1 && e.line+line-1 <= e.last {
 			pos.Line = e.line + line - 1
-			pos.Col = mfTokenStart(e.toks, pos.Line, max(col, 1))
+			pos.Col = tokenStart(e.toks, pos.Line, max(col, 1))
 		}
 	}
 	p.errorf(pos, "%s", msg)
 }
 
-// mfTokenStart moves a column miekg reports (the last byte it read, which
+// tokenStart moves a column miekg reports (the last byte it read, which
 // is the end of the offending field or the blank after it) back to the
 // start of that field, where an editor should put the cursor.
-func mfTokenStart(toks []mfToken, line, col int) int {
+func tokenStart(toks []token, line, col int) int {
 	for _, t := range toks {
 		if t.line == line && t.col <= col && col < t.col+t.n {
 			return t.col
@@ -572,7 +573,7 @@ func mfTokenStart(toks []mfToken, line, col int) int {
 }
 
 // directive handles $ORIGIN, $TTL, $INCLUDE and $GENERATE.
-func (p *masterParser) directive(f *mfFile, sc *mfScanner, e *mfEntry, pos diag.Pos) {
+func (p *parser) directive(f *file, sc *scanner, e *entry, pos diag.Pos) {
 	name := strings.ToUpper(e.toks[0].text)
 	args := e.toks[1:]
 	switch name {
@@ -581,20 +582,20 @@ func (p *masterParser) directive(f *mfFile, sc *mfScanner, e *mfEntry, pos diag.
 			p.errorf(pos, "$ORIGIN takes one domain name")
 			return
 		}
-		o, ok := mfAbsName(args[0].text, f.origin)
+		o, ok := absName(args[0].text, f.origin)
 		if !ok {
-			p.errorf(mfTokPos(f, args[0]), "bad $ORIGIN name %q", args[0].text)
+			p.errorf(tokPos(f, args[0]), "bad $ORIGIN name %q", args[0].text)
 			return
 		}
-		f.origin = mfCanonName(o)
+		f.origin = canonName(o)
 	case "$TTL":
 		if len(args) != 1 {
 			p.errorf(pos, "$TTL takes one TTL")
 			return
 		}
-		ttl, ok := mfParseTTL(args[0].text)
+		ttl, ok := parseTTL(args[0].text)
 		if !ok {
-			p.errorf(mfTokPos(f, args[0]), "bad $TTL value %q", args[0].text)
+			p.errorf(tokPos(f, args[0]), "bad $TTL value %q", args[0].text)
 			return
 		}
 		f.ttl, f.haveTTL = ttl, true
@@ -607,7 +608,7 @@ func (p *masterParser) directive(f *mfFile, sc *mfScanner, e *mfEntry, pos diag.
 	}
 }
 
-func mfTokPos(f *mfFile, t mfToken) diag.Pos {
+func tokPos(f *file, t token) diag.Pos {
 	return diag.Pos{File: f.path, Line: t.line, Col: t.col}
 }
 
@@ -615,7 +616,7 @@ func mfTokPos(f *mfFile, t mfToken) diag.Pos {
 // the including file's folder; the included file starts with the current
 // origin (or the one given), $TTL and TTL, and changes it makes do not
 // leak back (RFC 1035 §5.1).
-func (p *masterParser) include(f *mfFile, args []mfToken, pos diag.Pos) {
+func (p *parser) include(f *file, args []token, pos diag.Pos) {
 	if len(args) < 1 || len(args) > 2 {
 		p.errorf(pos, "$INCLUDE takes a file name and optionally an origin")
 		return
@@ -627,12 +628,12 @@ func (p *masterParser) include(f *mfFile, args []mfToken, pos diag.Pos) {
 	}
 	origin := f.origin
 	if len(args) == 2 {
-		o, ok := mfAbsName(args[1].text, f.origin)
+		o, ok := absName(args[1].text, f.origin)
 		if !ok {
-			p.errorf(mfTokPos(f, args[1]), "bad $INCLUDE origin %q", args[1].text)
+			p.errorf(tokPos(f, args[1]), "bad $INCLUDE origin %q", args[1].text)
 			return
 		}
-		origin = mfCanonName(o)
+		origin = canonName(o)
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -645,8 +646,8 @@ func (p *masterParser) include(f *mfFile, args []mfToken, pos diag.Pos) {
 			return
 		}
 	}
-	if len(p.chain) > mfMaxIncludeDepth {
-		p.errorf(pos, "$INCLUDE nested more than %d deep", mfMaxIncludeDepth)
+	if len(p.chain) > maxIncludeDepth {
+		p.errorf(pos, "$INCLUDE nested more than %d deep", maxIncludeDepth)
 		return
 	}
 	data, err := p.readFile(path)
@@ -656,7 +657,7 @@ func (p *masterParser) include(f *mfFile, args []mfToken, pos diag.Pos) {
 	}
 	p.chain = append(p.chain, path)
 	p.chainAbs = append(p.chainAbs, abs)
-	child := &mfFile{path: path, origin: origin, ttl: f.ttl, haveTTL: f.haveTTL, last: f.last, haveLast: f.haveLast}
+	child := &file{path: path, origin: origin, ttl: f.ttl, haveTTL: f.haveTTL, last: f.last, haveLast: f.haveLast}
 	p.file(child, data)
 	p.chain = p.chain[:len(p.chain)-1]
 	p.chainAbs = p.chainAbs[:len(p.chainAbs)-1]
@@ -665,15 +666,15 @@ func (p *masterParser) include(f *mfFile, args []mfToken, pos diag.Pos) {
 // generate hands a $GENERATE entry to miekg/dns, which expands it. Every
 // RR it yields is placed at the directive. miekg's expansion ignores $TTL
 // (it uses 3600), so an RR whose template gives no TTL gets ours.
-func (p *masterParser) generate(f *mfFile, sc *mfScanner, e *mfEntry, pos diag.Pos) {
+func (p *parser) generate(f *file, sc *scanner, e *entry, pos diag.Pos) {
 	if len(e.toks) < 5 {
 		p.errorf(pos, "$GENERATE takes a range, an owner, optionally a TTL and class, a type and rdata")
 		return
 	}
-	explicitTTL, typeIdx := mfHeader(e.toks, 3)
+	explicitTTL, typeIdx := header(e.toks, 3)
 	if typeIdx == len(e.toks)-1 {
 		t := e.toks[typeIdx]
-		p.errorf(mfTokPos(f, t), "missing rdata after %q", t.text)
+		p.errorf(tokPos(f, t), "missing rdata after %q", t.text)
 		return
 	}
 	def, _ := f.defaultTTL()
@@ -696,25 +697,25 @@ func (p *masterParser) generate(f *mfFile, sc *mfScanner, e *mfEntry, pos diag.P
 	}
 }
 
-// mfMetaTypes cannot be data in a zone (RFC 6895 §3.1 meta-types, QTYPEs).
-var mfMetaTypes = map[uint16]bool{
+// metaTypes cannot be data in a zone (RFC 6895 §3.1 meta-types, QTYPEs).
+var metaTypes = map[uint16]bool{
 	dns.TypeNone: true, dns.TypeOPT: true, dns.TypeTSIG: true, dns.TypeTKEY: true,
 	dns.TypeIXFR: true, dns.TypeAXFR: true, dns.TypeMAILA: true, dns.TypeMAILB: true,
 	dns.TypeANY: true,
 }
 
 // check validates what every RR needs and canonicalises its owner.
-func (p *masterParser) check(rr dns.RR, pos diag.Pos) bool {
+func (p *parser) check(rr dns.RR, pos diag.Pos) bool {
 	h := rr.Header()
 	if h.Class != dns.ClassINET {
 		p.errorf(pos, "class %s is not served; only IN", dns.Class(h.Class))
 		return false
 	}
-	if mfMetaTypes[h.Rrtype] {
+	if metaTypes[h.Rrtype] {
 		p.errorf(pos, "type %s cannot be data in a zone", dns.Type(h.Rrtype))
 		return false
 	}
-	h.Name = mfCanonName(h.Name)
+	h.Name = canonName(h.Name)
 	if !dns.IsSubDomain(p.zone, h.Name) {
 		p.errorf(pos, "%s is out of zone %s", h.Name, p.zone)
 		return false
@@ -723,18 +724,18 @@ func (p *masterParser) check(rr dns.RR, pos diag.Pos) bool {
 }
 
 // add puts an RR into the Record of its owner and type.
-func (p *masterParser) add(rr dns.RR, pos diag.Pos) {
+func (p *parser) add(rr dns.RR, pos diag.Pos) {
 	if !p.check(rr, pos) {
 		return
 	}
 	h := rr.Header()
-	mfLowerRdata(rr)
-	key := mfKey{h.Name, h.Rrtype}
+	lowerRdata(rr)
+	key := key{h.Name, h.Rrtype}
 	idx, ok := p.index[key]
 	if !ok {
 		p.index[key] = len(p.recs)
-		p.recs = append(p.recs, Record{Name: h.Name, Type: h.Rrtype, TTL: h.Ttl, RRs: []dns.RR{rr}, Pos: pos})
-		p.meta = append(p.meta, mfRecMeta{})
+		p.recs = append(p.recs, zonefile.Record{Name: h.Name, Type: h.Rrtype, TTL: h.Ttl, RRs: []dns.RR{rr}, Pos: pos})
+		p.meta = append(p.meta, recMeta{})
 		return
 	}
 	r, m := &p.recs[idx], &p.meta[idx]
@@ -752,13 +753,13 @@ func (p *masterParser) add(rr dns.RR, pos diag.Pos) {
 }
 
 // addAlias records a PowerDNS-style ALIAS (parsed as a CNAME).
-func (p *masterParser) addAlias(rr dns.RR, pos diag.Pos) {
+func (p *parser) addAlias(rr dns.RR, pos diag.Pos) {
 	if !p.check(rr, pos) {
 		return
 	}
 	h := rr.Header()
-	target := mfCanonName(rr.(*dns.CNAME).Target)
-	key := mfKey{h.Name, TypeALIAS}
+	target := canonName(rr.(*dns.CNAME).Target)
+	key := key{h.Name, zonefile.TypeALIAS}
 	if idx, ok := p.index[key]; ok {
 		r := &p.recs[idx]
 		if r.Target == target {
@@ -769,17 +770,17 @@ func (p *masterParser) addAlias(rr dns.RR, pos diag.Pos) {
 		return
 	}
 	p.index[key] = len(p.recs)
-	p.recs = append(p.recs, Record{Name: h.Name, Type: TypeALIAS, TTL: h.Ttl, Target: target, Pos: pos})
-	p.meta = append(p.meta, mfRecMeta{})
+	p.recs = append(p.recs, zonefile.Record{Name: h.Name, Type: zonefile.TypeALIAS, TTL: h.Ttl, Target: target, Pos: pos})
+	p.meta = append(p.meta, recMeta{})
 }
 
-// mfDupScan is the RRset size up to which duplicates are found by
+// dupScan is the RRset size up to which duplicates are found by
 // comparing pairwise; larger RRsets get a set of rdata keys so that a huge
 // RRset (say from $GENERATE) stays linear.
-const mfDupScan = 16
+const dupScan = 16
 
-func (m *mfRecMeta) isDup(r *Record, rr dns.RR) bool {
-	if m.dups == nil && len(r.RRs) < mfDupScan {
+func (m *recMeta) isDup(r *zonefile.Record, rr dns.RR) bool {
+	if m.dups == nil && len(r.RRs) < dupScan {
 		for _, x := range r.RRs {
 			if dns.IsDuplicate(x, rr) {
 				return true
@@ -790,10 +791,10 @@ func (m *mfRecMeta) isDup(r *Record, rr dns.RR) bool {
 	if m.dups == nil {
 		m.dups = make(map[string]struct{}, 2*len(r.RRs))
 		for _, x := range r.RRs {
-			m.dups[mfRdataKey(x)] = struct{}{}
+			m.dups[rdataKey(x)] = struct{}{}
 		}
 	}
-	k := mfRdataKey(rr)
+	k := rdataKey(rr)
 	if _, ok := m.dups[k]; ok {
 		return true
 	}
@@ -801,8 +802,8 @@ func (m *mfRecMeta) isDup(r *Record, rr dns.RR) bool {
 	return false
 }
 
-// mfRdataKey is the RR's text without its TTL, which duplicates may differ in.
-func mfRdataKey(rr dns.RR) string {
+// rdataKey is the RR's text without its TTL, which duplicates may differ in.
+func rdataKey(rr dns.RR) string {
 	h := rr.Header()
 	ttl := h.Ttl
 	h.Ttl = 0
@@ -811,44 +812,44 @@ func mfRdataKey(rr dns.RR) string {
 	return s
 }
 
-// mfLowerRdata lower-cases the domain names inside rdata that DNS compares
+// lowerRdata lower-cases the domain names inside rdata that DNS compares
 // case-insensitively, so that equal data compares equal and answers look
 // uniform. The SOA RNAME is a mailbox and is kept as written.
-func mfLowerRdata(rr dns.RR) {
+func lowerRdata(rr dns.RR) {
 	switch v := rr.(type) {
 	case *dns.CNAME:
-		v.Target = mfCanonName(v.Target)
+		v.Target = canonName(v.Target)
 	case *dns.NS:
-		v.Ns = mfCanonName(v.Ns)
+		v.Ns = canonName(v.Ns)
 	case *dns.MX:
-		v.Mx = mfCanonName(v.Mx)
+		v.Mx = canonName(v.Mx)
 	case *dns.PTR:
-		v.Ptr = mfCanonName(v.Ptr)
+		v.Ptr = canonName(v.Ptr)
 	case *dns.SRV:
-		v.Target = mfCanonName(v.Target)
+		v.Target = canonName(v.Target)
 	case *dns.DNAME:
-		v.Target = mfCanonName(v.Target)
+		v.Target = canonName(v.Target)
 	case *dns.SOA:
-		v.Ns = mfCanonName(v.Ns)
+		v.Ns = canonName(v.Ns)
 	case *dns.NAPTR:
-		v.Replacement = mfCanonName(v.Replacement)
+		v.Replacement = canonName(v.Replacement)
 	case *dns.KX:
-		v.Exchanger = mfCanonName(v.Exchanger)
+		v.Exchanger = canonName(v.Exchanger)
 	case *dns.AFSDB:
-		v.Hostname = mfCanonName(v.Hostname)
+		v.Hostname = canonName(v.Hostname)
 	case *dns.RT:
-		v.Host = mfCanonName(v.Host)
+		v.Host = canonName(v.Host)
 	case *dns.SVCB:
-		v.Target = mfCanonName(v.Target)
+		v.Target = canonName(v.Target)
 	case *dns.HTTPS:
-		v.Target = mfCanonName(v.Target)
+		v.Target = canonName(v.Target)
 	}
 }
 
-// mfCanonName returns a fully qualified name in lower case, in the one
+// canonName returns a fully qualified name in lower case, in the one
 // presentation form miekg/dns prints, so that names equal on the wire are
 // equal as strings ("\065" and "A" and "a" are one label).
-func mfCanonName(s string) string {
+func canonName(s string) string {
 	s = dns.Fqdn(s)
 	upper, esc := false, false
 	for i := 0; i < len(s); i++ {
@@ -884,9 +885,9 @@ func mfCanonName(s string) string {
 	return out
 }
 
-// mfAbsName makes a name from a directive absolute against origin; "@"
+// absName makes a name from a directive absolute against origin; "@"
 // is the origin itself.
-func mfAbsName(name, origin string) (string, bool) {
+func absName(name, origin string) (string, bool) {
 	if name == "@" {
 		return origin, true
 	}
@@ -902,8 +903,8 @@ func mfAbsName(name, origin string) (string, bool) {
 	return name + "." + origin, true
 }
 
-// mfParseTTL reads a TTL: seconds, or BIND's units ("1h30m", "2d").
-func mfParseTTL(s string) (uint32, bool) {
+// parseTTL reads a TTL: seconds, or BIND's units ("1h30m", "2d").
+func parseTTL(s string) (uint32, bool) {
 	if s == "" {
 		return 0, false
 	}

@@ -1,4 +1,4 @@
-package zones
+package masterfile
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/smartdns/smartdns/internal/diag"
+	"github.com/smartdns/smartdns/zones/zonefile"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -20,13 +21,13 @@ var updateGolden = flag.Bool("update", false, "rewrite the golden files under te
 // renderMaster prints records and problems one per line, for exact
 // comparisons: "line:col RR" for each RR (or "line:col name TTL ALIAS
 // target"), then each problem as `check` would print it.
-func renderMaster(recs []Record, probs diag.Problems, skip func(Record) bool) string {
+func renderMaster(recs []zonefile.Record, probs diag.Problems, skip func(zonefile.Record) bool) string {
 	var b strings.Builder
 	for _, r := range recs {
 		if skip != nil && skip(r) {
 			continue
 		}
-		if r.Type == TypeALIAS {
+		if r.Type == zonefile.TypeALIAS {
 			fmt.Fprintf(&b, "%d:%d %s\t%d\tIN\tALIAS\t%s\n", r.Pos.Line, r.Pos.Col, r.Name, r.TTL, r.Target)
 			continue
 		}
@@ -83,7 +84,7 @@ func lineDiff(want, got string) string {
 	return b.String()
 }
 
-func countRRs(recs []Record) int {
+func countRRs(recs []zonefile.Record) int {
 	n := 0
 	for _, r := range recs {
 		n += len(r.RRs)
@@ -91,7 +92,7 @@ func countRRs(recs []Record) int {
 	return n
 }
 
-func findRecord(recs []Record, name string, typ uint16) *Record {
+func findRecord(recs []zonefile.Record, name string, typ uint16) *zonefile.Record {
 	for i := range recs {
 		if recs[i].Name == name && recs[i].Type == typ {
 			return &recs[i]
@@ -100,7 +101,7 @@ func findRecord(recs []Record, name string, typ uint16) *Record {
 	return nil
 }
 
-func isHostN(r Record) bool {
+func isHostN(r zonefile.Record) bool {
 	rest, ok := strings.CutPrefix(r.Name, "host-")
 	if !ok || r.Type != dns.TypeA {
 		return false
@@ -138,7 +139,7 @@ func TestParseMasterZones(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			path := filepath.Join("testdata", "rfc1035", tt.file)
-			recs, probs := ParseMasterFile(path, tt.origin)
+			recs, probs := ParseFile(path, tt.origin)
 			var errs []string
 			for _, p := range probs.Errors() {
 				errs = append(errs, p.Error())
@@ -153,7 +154,7 @@ func TestParseMasterZones(t *testing.T) {
 				t.Errorf("%d records with %d RRs, want %d with %d", len(recs), countRRs(recs), tt.records, tt.rrs)
 			}
 			for _, r := range recs {
-				if len(r.RRs) == 0 && r.Type != TypeALIAS {
+				if len(r.RRs) == 0 && r.Type != zonefile.TypeALIAS {
 					t.Errorf("%s %s: no RRs", r.Name, dns.Type(r.Type))
 				}
 				for _, rr := range r.RRs {
@@ -165,8 +166,8 @@ func TestParseMasterZones(t *testing.T) {
 			}
 			if data, err := os.ReadFile(path); err != nil {
 				t.Fatal(err)
-			} else if recs2, probs2 := ParseMaster(path, tt.origin, data); renderMaster(recs2, probs2, nil) != renderMaster(recs, probs, nil) {
-				t.Error("ParseMaster and ParseMasterFile disagree")
+			} else if recs2, probs2 := Parse(path, tt.origin, data); renderMaster(recs2, probs2, nil) != renderMaster(recs, probs, nil) {
+				t.Error("Parse and ParseFile disagree")
 			}
 			checkGolden(t, tt.file+".txt", renderMaster(recs, probs, isHostN))
 		})
@@ -176,7 +177,7 @@ func TestParseMasterZones(t *testing.T) {
 // TestParseMasterSpotChecks looks at individual RRs the golden files
 // would also catch, so that a failure says what broke.
 func TestParseMasterSpotChecks(t *testing.T) {
-	recs, _ := ParseMasterFile("testdata/rfc1035/example.com", "example.com.")
+	recs, _ := ParseFile("testdata/rfc1035/example.com", "example.com.")
 	hosts := 0
 	for _, r := range recs {
 		if isHostN(r) {
@@ -199,7 +200,7 @@ func TestParseMasterSpotChecks(t *testing.T) {
 	if r := findRecord(recs, "location.example.com.", dns.TypeLOC); r == nil || len(r.RRs) != 4 || r.Pos.Line != 28 {
 		t.Errorf("LOC RRset (one owner, three continuation lines) = %+v", r)
 	}
-	if r := findRecord(recs, "google-alias.example.com.", TypeALIAS); r == nil || r.Target != "google-public-dns-a.google.com." || r.TTL != 120 {
+	if r := findRecord(recs, "google-alias.example.com.", zonefile.TypeALIAS); r == nil || r.Target != "google-public-dns-a.google.com." || r.TTL != 120 {
 		t.Errorf("ALIAS = %+v", r)
 	}
 	if r := findRecord(recs, "largettl.example.com.", dns.TypeTXT); r == nil || r.TTL != 1073741724 {
@@ -209,7 +210,7 @@ func TestParseMasterSpotChecks(t *testing.T) {
 		t.Errorf("SOA = %+v", r)
 	}
 
-	recs, _ = ParseMasterFile("testdata/rfc1035/test.com", "test.com.")
+	recs, _ = ParseFile("testdata/rfc1035/test.com", "test.com.")
 	if r := findRecord(recs, "d.test.com.", dns.TypeDNAME); r == nil || r.RRs[0].(*dns.DNAME).Target != "d2.test2.com." {
 		t.Errorf("DNAME = %+v", r)
 	}
@@ -479,7 +480,7 @@ a\.b TXT "dot"
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			recs, probs := ParseMaster("t.zone", "example.com.", []byte(tt.zone))
+			recs, probs := Parse("t.zone", "example.com.", []byte(tt.zone))
 			if got := renderMaster(recs, probs, nil); got != tt.want {
 				t.Errorf("got:\n%s\nwant:\n%s\n%s", got, tt.want, lineDiff(tt.want, got))
 			}
@@ -505,7 +506,7 @@ multi IN SOA ns1 hostmaster (
 	1209600 300 )
 last IN A 192.0.2.2
 `
-	recs, probs := ParseMaster("zones/example.com.zone", "example.com.", []byte(zone))
+	recs, probs := Parse("zones/example.com.zone", "example.com.", []byte(zone))
 	want := []string{
 		`zones/example.com.zone:3:10: bad A A: "192.0.2.300"`,
 		`zones/example.com.zone:7:12: bad AAAA AAAA: "2001:db8::g"`,
@@ -571,7 +572,7 @@ $INCLUDE loop-a.inc
 `,
 	})
 	main := filepath.Join(dir, "main.zone")
-	recs, probs := ParseMasterFile(main, "example.com.")
+	recs, probs := ParseFile(main, "example.com.")
 	j := func(s ...string) string { return filepath.Join(append([]string{dir}, s...)...) }
 	want := fmt.Sprintf(`2:1 example.com.	60	IN	NS	ns1.example.com.
 1:1 ns1.example.com.	60	IN	A	192.0.2.1
@@ -594,14 +595,14 @@ $INCLUDE loop-a.inc
 
 	// A file including itself.
 	writeFiles(t, dir, map[string]string{"self.zone": "a A 192.0.2.1\n$INCLUDE self.zone\n"})
-	_, probs = ParseMasterFile(j("self.zone"), "example.com.")
+	_, probs = ParseFile(j("self.zone"), "example.com.")
 	if errs := probs.Errors(); len(errs) != 1 || !strings.Contains(errs[0].Msg, "$INCLUDE loop") || errs[0].Pos.Line != 2 {
 		t.Errorf("self include: %v", probs)
 	}
 }
 
 func TestParseMasterFileMissing(t *testing.T) {
-	_, probs := ParseMasterFile("testdata/rfc1035/nope.zone", "example.com.")
+	_, probs := ParseFile("testdata/rfc1035/nope.zone", "example.com.")
 	if len(probs) != 1 || !strings.HasPrefix(probs[0].Error(), "testdata/rfc1035/nope.zone:1:1: stat ") {
 		t.Errorf("problems = %v", probs)
 	}
@@ -610,13 +611,13 @@ func TestParseMasterFileMissing(t *testing.T) {
 // TestParseMasterLimits checks the guards against runaway input: the
 // problem list is capped with a summary, $GENERATE output is bounded.
 func TestParseMasterLimits(t *testing.T) {
-	zone := strings.Repeat("x A 192.0.2.256\n", mfMaxProblems+500)
-	_, probs := ParseMaster("t.zone", "example.com.", []byte(zone))
-	if len(probs) != mfMaxProblems+1 || probs[mfMaxProblems].Msg != "500 more problems not shown" || probs[mfMaxProblems].Warning {
+	zone := strings.Repeat("x A 192.0.2.256\n", maxProblems+500)
+	_, probs := Parse("t.zone", "example.com.", []byte(zone))
+	if len(probs) != maxProblems+1 || probs[maxProblems].Msg != "500 more problems not shown" || probs[maxProblems].Warning {
 		t.Errorf("%d problems, last %v", len(probs), probs[len(probs)-1])
 	}
 
-	p := newMasterParser("example.com.", mfReadFile)
+	p := newParser("example.com.", readFile)
 	p.maxGen = 100
 	recs, probs := p.parse("t.zone", []byte("$TTL 60\n$GENERATE 1-80 a$ A 10.0.0.1\n$GENERATE 1-80 b$ A 10.0.0.1\n"))
 	if len(recs) != 100 || len(probs) != 1 || probs[0].Error() != "t.zone:3:1: $GENERATE: more than 100 generated RRs in the zone" {
@@ -644,7 +645,7 @@ func TestParseMasterLarge(t *testing.T) {
 	const n = 200000
 	data := genZone(n)
 	start := time.Now()
-	recs, probs := ParseMaster("big.zone", "example.com.", data)
+	recs, probs := Parse("big.zone", "example.com.", data)
 	t.Logf("%d lines in %v", n, time.Since(start))
 	if len(probs) != 0 || len(recs) != n+2 {
 		t.Fatalf("%d records, problems %v", len(recs), probs)
@@ -656,6 +657,6 @@ func BenchmarkParseMaster200k(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
 	for b.Loop() {
-		ParseMaster("big.zone", "example.com.", data)
+		Parse("big.zone", "example.com.", data)
 	}
 }
