@@ -11,6 +11,7 @@ import (
 	"github.com/smartdns/smartdns/internal/qstats"
 	"github.com/smartdns/smartdns/pool"
 	"github.com/smartdns/smartdns/zones"
+	"github.com/smartdns/smartdns/zones/octodns"
 )
 
 // dynHandler serves testdata/dyn.example.yaml (a geo-targeted dynamic
@@ -22,7 +23,7 @@ func dynHandler(tb testing.TB) *Handler {
 		tb.Fatal(err)
 	}
 	stats := &qstats.Registry{}
-	recs, probs := zones.ParseOctoDNS("testdata/dyn.example.yaml", "dyn.example.", data)
+	recs, probs := octodns.Parse("testdata/dyn.example.yaml", "dyn.example.", data)
 	if probs.HasErrors() {
 		tb.Fatal(probs)
 	}

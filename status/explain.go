@@ -9,6 +9,7 @@ import (
 
 	"github.com/smartdns/smartdns/pool"
 	"github.com/smartdns/smartdns/zones"
+	"github.com/smartdns/smartdns/zones/zonefile"
 )
 
 // Explanation is how a name and type are answered for one client: what
@@ -58,7 +59,7 @@ func ParseClient(s string) (pool.Client, error) {
 func Explain(snap *zones.Snapshot, loc pool.Locator, h pool.Health, c pool.Client, name string, qtype uint16) (Explanation, error) {
 	name = mdns.Fqdn(name)
 	e := Explanation{Name: name, Type: typeName(qtype)}
-	wire, err := zones.WireName(name)
+	wire, err := zonefile.WireName(name)
 	if err != nil {
 		return e, err
 	}
@@ -79,7 +80,7 @@ func Explain(snap *zones.Snapshot, loc pool.Locator, h pool.Health, c pool.Clien
 		e.Kind = "nodata"
 	case zones.Delegation:
 		e.Kind = "referral"
-		e.Referral = zones.PresentName(res.Node.Name)
+		e.Referral = zonefile.PresentName(res.Node.Name)
 	case zones.Success, zones.CNAMEAlias:
 		set := res.Set
 		if set.Dynamic == nil {

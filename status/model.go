@@ -12,6 +12,7 @@ import (
 	"github.com/smartdns/smartdns/pool"
 	"github.com/smartdns/smartdns/probes"
 	"github.com/smartdns/smartdns/zones"
+	"github.com/smartdns/smartdns/zones/zonefile"
 )
 
 // ZonesResponse is GET /api/v1/zones.
@@ -228,7 +229,7 @@ func (s *Sources) Records(fqdn string) (RecordsResponse, error) {
 	if _, ok := mdns.IsDomainName(name); !ok {
 		return RecordsResponse{}, &lookupError{400, fmt.Sprintf("%q is not a domain name", fqdn)}
 	}
-	wire, err := zones.WireName(name)
+	wire, err := zonefile.WireName(name)
 	if err != nil {
 		return RecordsResponse{}, &lookupError{400, err.Error()}
 	}
@@ -260,7 +261,7 @@ func (s *Sources) Records(fqdn string) (RecordsResponse, error) {
 		out.Static = append(out.Static, st)
 	}
 	if n.Alias != "" {
-		out.Static = append(out.Static, StaticSet{Type: "ALIAS", Values: []string{zones.PresentName(n.Alias)}})
+		out.Static = append(out.Static, StaticSet{Type: "ALIAS", Values: []string{zonefile.PresentName(n.Alias)}})
 	}
 	return out, nil
 }

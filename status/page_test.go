@@ -22,6 +22,7 @@ import (
 	"github.com/smartdns/smartdns/pool"
 	"github.com/smartdns/smartdns/probes"
 	"github.com/smartdns/smartdns/zones"
+	"github.com/smartdns/smartdns/zones/octodns"
 )
 
 // pageZone has one dynamic record with every state the page shows: a
@@ -100,7 +101,7 @@ func (r reportStore) LoadReports() (map[string]loadreport.StoredReport, error) {
 // with health checks registered and answers counted.
 func compilePage(t *testing.T, yaml string, m *pool.Members, tally *pool.Tally) *zones.Zone {
 	t.Helper()
-	recs, probs := zones.ParseOctoDNS("example.com.yaml", "example.com.", []byte(yaml))
+	recs, probs := octodns.Parse("example.com.yaml", "example.com.", []byte(yaml))
 	if len(probs.Errors()) > 0 {
 		t.Fatal(probs)
 	}

@@ -62,7 +62,7 @@ type SOADefaults struct {
 func Compile(origin, file string, recs []zonefile.Record, opt CompileOptions) (*Zone, diag.Problems) {
 	var probs diag.Problems
 	origin = strings.ToLower(dns.Fqdn(origin))
-	apex, err := WireName(origin)
+	apex, err := zonefile.WireName(origin)
 	if err != nil {
 		probs.Add(diag.Pos{File: file}, "zone name from the file name: %v", err)
 		return nil, probs
@@ -73,7 +73,7 @@ func Compile(origin, file string, recs []zonefile.Record, opt CompileOptions) (*
 	var hash contentHash
 	for i := range recs {
 		r := &recs[i]
-		name, err := WireName(r.Name)
+		name, err := zonefile.WireName(r.Name)
 		if err != nil {
 			probs.Add(r.Pos, "%v", err)
 			continue
@@ -84,7 +84,7 @@ func Compile(origin, file string, recs []zonefile.Record, opt CompileOptions) (*
 		}
 		n := z.ensureNode(name)
 		if n.Set(r.Type) != nil || (r.Type == zonefile.TypeALIAS && n.Alias != "") || (r.Type == dns.TypeSOA && z.HasFileSOA && name == apex) {
-			probs.Add(r.Pos, "%s %s is defined twice (first at %s)", r.Name, typeName(r.Type), firstPos(recs[:i], r.Name, r.Type))
+			probs.Add(r.Pos, "%s %s is defined twice (first at %s)", r.Name, zonefile.TypeName(r.Type), firstPos(recs[:i], r.Name, r.Type))
 			continue
 		}
 		if r.Type == zonefile.TypeALIAS {
@@ -92,7 +92,7 @@ func Compile(origin, file string, recs []zonefile.Record, opt CompileOptions) (*
 				probs.Add(r.Pos, "ALIAS is only allowed at the zone apex, not at %s", r.Name)
 				continue
 			}
-			t, err := WireName(r.Target)
+			t, err := zonefile.WireName(r.Target)
 			if err != nil {
 				probs.Add(r.Pos, "ALIAS target: %v", err)
 				continue
@@ -106,14 +106,11 @@ func Compile(origin, file string, recs []zonefile.Record, opt CompileOptions) (*
 			probs.Add(r.Pos, "SOA at %s: an SOA is only allowed at the zone apex", r.Name)
 			continue
 		}
-		if r.Dynamic != nil && !r.TTLSet {
-			r.TTL = DynamicTTL // the backup values too
-		}
 		set := RRset{Type: r.Type, TTL: r.TTL}
 		for _, rr := range r.RRs {
 			rd, err := rdataOf(rr, pack)
 			if err != nil {
-				probs.Add(r.Pos, "%s %s: cannot encode %q: %v", r.Name, typeName(r.Type), rr.String(), err)
+				probs.Add(r.Pos, "%s %s: cannot encode %q: %v", r.Name, zonefile.TypeName(r.Type), rr.String(), err)
 				continue
 			}
 			dup := false
@@ -133,7 +130,7 @@ func Compile(origin, file string, recs []zonefile.Record, opt CompileOptions) (*
 			set.Dynamic = dyn
 			z.checks = appendChecks(z.checks, dyn)
 			if dyn != nil {
-				z.dynamic = append(z.dynamic, DynamicRecord{Name: PresentName(name), Type: r.Type, Record: dyn})
+				z.dynamic = append(z.dynamic, DynamicRecord{Name: zonefile.PresentName(name), Type: r.Type, Record: dyn})
 			}
 		}
 		if r.Type != dns.TypeSOA {
@@ -154,7 +151,7 @@ func Compile(origin, file string, recs []zonefile.Record, opt CompileOptions) (*
 			continue // built after the serial is known
 		}
 		if (r.Type == dns.TypeCNAME || r.Type == dns.TypeDNAME) && len(set.Data) > 1 {
-			probs.Add(r.Pos, "%s %s: only one value is allowed (RFC 2181 §10.1, RFC 6672)", r.Name, typeName(r.Type))
+			probs.Add(r.Pos, "%s %s: only one value is allowed (RFC 2181 §10.1, RFC 6672)", r.Name, zonefile.TypeName(r.Type))
 			continue
 		}
 		for _, d := range set.Data {
@@ -172,7 +169,7 @@ func Compile(origin, file string, recs []zonefile.Record, opt CompileOptions) (*
 		} else {
 			set := RRset{Type: dns.TypeNS, TTL: opt.SOA.TTL}
 			for _, ns := range opt.Nameservers {
-				rd, err := WireName(ns)
+				rd, err := zonefile.WireName(ns)
 				if err != nil {
 					probs.Add(diag.Pos{File: file}, "config nameserver: %v", err)
 					continue
@@ -226,7 +223,7 @@ func Compile(origin, file string, recs []zonefile.Record, opt CompileOptions) (*
 	})
 	z.Counts = opt.Stats.Zone(origin)
 	for _, d := range z.dynamic {
-		opt.Tally.Attach(origin, d.Name, typeName(d.Type), d.Record)
+		opt.Tally.Attach(origin, d.Name, zonefile.TypeName(d.Type), d.Record)
 	}
 	return z, probs
 }
@@ -277,7 +274,7 @@ func (z *Zone) ensureNode(name string) *Node {
 func (z *Zone) check(probs *diag.Problems, recs []zonefile.Record) {
 	// Positions are looked up only when there is something to report.
 	at := func(n *Node) diag.Pos {
-		name := PresentName(n.Name)
+		name := zonefile.PresentName(n.Name)
 		for _, r := range recs {
 			if strings.EqualFold(r.Name, name) {
 				return r.Pos
@@ -309,7 +306,7 @@ func (z *Zone) check(probs *diag.Problems, recs []zonefile.Record) {
 		if cname && n.Name == z.Apex {
 			*probs = append(*probs, &diag.Problem{Pos: at(n), Msg: "a CNAME is not allowed at the zone apex (RFC 1912 §2.4); use ALIAS"})
 		} else if cname && others > 0 {
-			*probs = append(*probs, &diag.Problem{Pos: at(n), Msg: PresentName(n.Name) + ": a CNAME cannot coexist with other data at the same name (RFC 1034 §3.6.2)"})
+			*probs = append(*probs, &diag.Problem{Pos: at(n), Msg: zonefile.PresentName(n.Name) + ": a CNAME cannot coexist with other data at the same name (RFC 1034 §3.6.2)"})
 		}
 		if ns && n.Name != z.Apex {
 			n.Cut = true
@@ -341,7 +338,7 @@ func (z *Zone) check(probs *diag.Problems, recs []zonefile.Record) {
 					if a.Cut && (t == dns.TypeA || t == dns.TypeAAAA) {
 						continue
 					}
-					*probs = append(*probs, &diag.Problem{Pos: at(n), Warning: true, Msg: PresentName(n.Name) + " " + typeName(t) + " is below the delegation or DNAME at " + PresentName(p) + " and will not be served"})
+					*probs = append(*probs, &diag.Problem{Pos: at(n), Warning: true, Msg: zonefile.PresentName(n.Name) + " " + zonefile.TypeName(t) + " is below the delegation or DNAME at " + zonefile.PresentName(p) + " and will not be served"})
 				}
 				break
 			}
@@ -454,9 +451,9 @@ func rdataOf(rr dns.RR, buf []byte) ([]byte, error) {
 	rd := append([]byte(nil), buf[11:off]...)
 	switch h.Rrtype {
 	case dns.TypeNS, dns.TypeCNAME, dns.TypePTR, dns.TypeDNAME:
-		LowerWire(rd)
+		zonefile.LowerWire(rd)
 	case dns.TypeMX:
-		LowerWire(rd[2:])
+		zonefile.LowerWire(rd[2:])
 	}
 	return rd, nil
 }
@@ -484,7 +481,7 @@ func lowerWireString(s string) string {
 	for i := 0; i < len(s); i++ {
 		if 'A' <= s[i] && s[i] <= 'Z' {
 			b := []byte(s)
-			LowerWire(b)
+			zonefile.LowerWire(b)
 			return string(b)
 		}
 	}

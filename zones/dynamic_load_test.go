@@ -8,6 +8,8 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/smartdns/smartdns/pool"
+	"github.com/smartdns/smartdns/zones/octodns"
+	"github.com/smartdns/smartdns/zones/zonefile"
 )
 
 const leastLoadedZone = `---
@@ -31,7 +33,7 @@ www:
 
 // policy least-loaded with its watermarks and slow start.
 func TestLeastLoadedSettings(t *testing.T) {
-	recs, probs := ParseOctoDNS("ll.yaml", "example.com.", []byte(leastLoadedZone))
+	recs, probs := octodns.Parse("ll.yaml", "example.com.", []byte(leastLoadedZone))
 	if probs.HasErrors() {
 		t.Fatal(probs)
 	}
@@ -50,7 +52,7 @@ func TestLeastLoadedSettings(t *testing.T) {
 		{"slow_start: 45s", "slow_start: soon", "ll.yaml:17:19: octodns.smartdns slow_start must be a duration"},
 	} {
 		src := strings.Replace(leastLoadedZone, tc.from, tc.to, 1)
-		recs, probs := ParseOctoDNS("ll.yaml", "example.com.", []byte(src))
+		recs, probs := octodns.Parse("ll.yaml", "example.com.", []byte(src))
 		if !probs.HasErrors() {
 			_, probs = Compile("example.com.", "ll.yaml", recs, CompileOptions{Nameservers: []string{"ns1.example.com."}})
 		}
@@ -62,7 +64,7 @@ func TestLeastLoadedSettings(t *testing.T) {
 
 func mustWire(t *testing.T, name string) string {
 	t.Helper()
-	w, err := WireName(name)
+	w, err := zonefile.WireName(name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,8 @@ import (
 	"github.com/smartdns/smartdns/geo"
 	"github.com/smartdns/smartdns/internal/diag"
 	"github.com/smartdns/smartdns/pool"
+	"github.com/smartdns/smartdns/zones/octodns"
+	"github.com/smartdns/smartdns/zones/zonefile"
 )
 
 // dynCompile reads and compiles one octoDNS file, returning the zone (nil
@@ -26,7 +28,10 @@ func dynCompile(t *testing.T, file, origin string, opt CompileOptions) (*Zone, d
 	if opt.Nameservers == nil {
 		opt.Nameservers = []string{"ns1.example.com."}
 	}
-	recs, probs := ParseOctoDNSFile(file, origin)
+	recs, probs := octodns.ParseFile(file, origin)
+	if probs.HasErrors() {
+		return nil, probs
+	}
 	z, cprobs := Compile(origin, file, recs, opt)
 	return z, append(probs, cprobs...)
 }
@@ -34,7 +39,7 @@ func dynCompile(t *testing.T, file, origin string, opt CompileOptions) (*Zone, d
 // dynSet returns the RRset of type t at name (presentation form).
 func dynSet(t *testing.T, z *Zone, name string, typ uint16) *RRset {
 	t.Helper()
-	w, err := WireName(name)
+	w, err := zonefile.WireName(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,8 +96,8 @@ func dynRuleDesc(r *pool.Record) []string {
 // octoDNS's own dynamic fixtures load with no problem at all, and compile
 // to the pools, weights, fallbacks and rules they describe.
 func TestDynamicOctoDNSFixtures(t *testing.T) {
-	files, _ := filepath.Glob("testdata/octodns/split/dynamic.tests.tst/*.yaml")
-	files = append(files, "testdata/octodns/dynamic.tests.yaml")
+	files, _ := filepath.Glob("octodns/testdata/octodns/split/dynamic.tests.tst/*.yaml")
+	files = append(files, "octodns/testdata/octodns/dynamic.tests.yaml")
 	if len(files) != 6 {
 		t.Fatalf("found %d fixture files, want 6", len(files))
 	}
@@ -102,7 +107,7 @@ func TestDynamicOctoDNSFixtures(t *testing.T) {
 		rules:   []string{"lax:EU-GB", "ams:EU", "sea:NA-US-CA,NA-US-NC,NA-US-OR,NA-US-WA", "iad:"},
 		values:  map[string][]string{"iad": {"2.2.2.2", "3.3.3.3"}},
 		backup:  []string{"2.2.2.2", "3.3.3.3"},
-		ttl:     DynamicTTL,
+		ttl:     octodns.DynamicTTL,
 		weights: map[string][]uint32{"iad": {1, 1}},
 	}
 	checks := map[string][]dynCheck{
@@ -114,7 +119,7 @@ func TestDynamicOctoDNSFixtures(t *testing.T) {
 			weights: map[string][]uint32{"sea": {1, 2}},
 			values:  map[string][]string{"sea": {"2601:642:500:e210:62f8:1dff:feb8:9475", "2601:642:500:e210:62f8:1dff:feb8:9476"}},
 			backup:  []string{"2601:642:500:e210:62f8:1dff:feb8:947a", "2601:644:500:e210:62f8:1dff:feb8:947a"},
-			ttl:     DynamicTTL,
+			ttl:     octodns.DynamicTTL,
 		}},
 		"cname.yaml": {{
 			name: "cname.dynamic.tests.", typ: dns.TypeCNAME,
@@ -123,7 +128,7 @@ func TestDynamicOctoDNSFixtures(t *testing.T) {
 			weights: map[string][]uint32{"sea": {10, 14}},
 			values:  map[string][]string{"sea": {"target-sea-1.unit.tests.", "target-sea-2.unit.tests."}},
 			backup:  []string{"target.unit.tests."},
-			ttl:     DynamicTTL,
+			ttl:     octodns.DynamicTTL,
 		}},
 		"real-ish-a.yaml": {{
 			name: "real-ish-a.dynamic.tests.", typ: dns.TypeA,
@@ -131,7 +136,7 @@ func TestDynamicOctoDNSFixtures(t *testing.T) {
 			rules:   []string{"us-west-2:NA-US-CA,NA-US-NC,NA-US-OR,NA-US-WA", "ap-southeast-1:AS-CN", "eu-central-1:AF,EU", "us-east-1:"},
 			weights: map[string][]uint32{"ap-southeast-1": {2, 2, 1, 1, 1, 1}},
 			backup:  []string{"1.1.1.1", "1.1.1.2", "1.1.2.1", "1.1.2.2", "1.1.3.1", "1.1.3.2"},
-			ttl:     DynamicTTL,
+			ttl:     octodns.DynamicTTL,
 		}},
 		"simple-weighted.yaml": {{
 			name: "simple-weighted.dynamic.tests.", typ: dns.TypeCNAME,
@@ -140,7 +145,7 @@ func TestDynamicOctoDNSFixtures(t *testing.T) {
 			weights: map[string][]uint32{"default": {3, 2}},
 			values:  map[string][]string{"default": {"one.unit.tests.", "two.unit.tests."}},
 			backup:  []string{"default.unit.tests."},
-			ttl:     DynamicTTL,
+			ttl:     octodns.DynamicTTL,
 		}},
 		"dynamic.tests.yaml": {
 			withWeights(a, "sea", []uint32{10, 15}, []string{"6.6.6.6", "5.5.5.5"}),
@@ -203,14 +208,14 @@ func TestDynamicOctoDNSFixtures(t *testing.T) {
 	}
 
 	// Fallbacks: pool-only-in-fallback's pool one falls back to two.
-	z, _ := dynCompile(t, "testdata/octodns/dynamic.tests.yaml", "dynamic.tests.", CompileOptions{})
+	z, _ := dynCompile(t, "octodns/testdata/octodns/dynamic.tests.yaml", "dynamic.tests.", CompileOptions{})
 	d := dynSet(t, z, "pool-only-in-fallback.dynamic.tests.", dns.TypeA).Dynamic
 	if d.Pools[0].Fallback != 2 || d.Pools[1].Fallback != -1 || d.Pools[2].Fallback != -1 {
 		t.Errorf("fallbacks %d %d %d, want 2 -1 -1", d.Pools[0].Fallback, d.Pools[1].Fallback, d.Pools[2].Fallback)
 	}
 	// CNAME values are encoded as the record's own value is: the wire name.
 	d = dynSet(t, z, "cname.dynamic.tests.", dns.TypeCNAME).Dynamic
-	if w, _ := WireName("target-ams.unit.tests."); string(d.Pools[0].Values[0].Rdata) != w {
+	if w, _ := zonefile.WireName("target-ams.unit.tests."); string(d.Pools[0].Values[0].Rdata) != w {
 		t.Errorf("CNAME RDATA %q, want %q", d.Pools[0].Values[0].Rdata, w)
 	}
 }
@@ -312,10 +317,14 @@ func TestDynamicErrors(t *testing.T) {
 			`closest.yaml:10:20: value 192.0.2.11 of pool "eu" has no location, which policy closest needs: add it under octodns.smartdns.locations`,
 			`closest.yaml:13:20: value 198.51.100.10 of pool "na" has no location, which policy closest needs: add it under octodns.smartdns.locations`,
 		}},
+		// What the server lacks is checked once the file's own errors
+		// are fixed (the reader's errors come first).
 		{"closest.yaml", CompileOptions{}, []string{
 			`closest.yaml:10:20: value 192.0.2.11 of pool "eu" has no location, which policy closest needs: add it under octodns.smartdns.locations`,
 			`closest.yaml:13:20: value 198.51.100.10 of pool "na" has no location, which policy closest needs: add it under octodns.smartdns.locations`,
-			`closest.yaml:21:15: policy closest needs client coordinates: set geoip.city in the config (a Country database has none)`,
+		}},
+		{"closest-located.yaml", CompileOptions{}, []string{
+			`closest-located.yaml:21:15: policy closest needs client coordinates: set geoip.city in the config (a Country database has none)`,
 		}},
 		{"asns.yaml", CompileOptions{}, []string{
 			`asns.yaml:14:9: asns rules need an ASN database: set geoip.asn in the config`,
@@ -457,7 +466,7 @@ func TestDynamicTTL(t *testing.T) {
 		}
 	}
 	// The reader says whether ttl was given.
-	recs, _ := ParseOctoDNSFile("testdata/dynamic/ttl.yaml", "example.com.")
+	recs, _ := octodns.ParseFile("testdata/dynamic/ttl.yaml", "example.com.")
 	for _, r := range recs {
 		if want := r.Name == "explicit.example.com."; r.TTLSet != want {
 			t.Errorf("%s: TTLSet %v, want %v", r.Name, r.TTLSet, want)
@@ -562,22 +571,16 @@ func TestDynamicModes(t *testing.T) {
 	}
 }
 
-// A Record built by hand (no file names for its blocks) reports at its
-// own file.
-func TestDynamicHandBuiltRecord(t *testing.T) {
-	recs, probs := ParseOctoDNS("zone.yaml", "example.com.", []byte("www:\n  type: A\n  value: 192.0.2.1\n  dynamic:\n    pools: {}\n    rules: [{pool: a}]\n"))
-	if len(probs) > 0 {
-		t.Fatal(probs)
-	}
-	r := recs[0]
-	r.DynamicFile = ""
-	_, dp := compileDynamic(&r, nil, CompileOptions{})
+// The reader reports the errors of a dynamic block itself, at the record's
+// file: check and the docs test catch them without compiling.
+func TestDynamicErrorsFromReader(t *testing.T) {
+	_, probs := octodns.Parse("zone.yaml", "example.com.", []byte("www:\n  type: A\n  value: 192.0.2.1\n  dynamic:\n    pools: {}\n    rules: [{pool: a}]\n"))
 	want := []string{
 		`zone.yaml:5:12: "pools" is empty: give at least one pool`,
 		`zone.yaml:6:20: rule 1: pool "a" is not defined (pools: there are none)`,
 	}
 	var got []string
-	for _, p := range dp {
+	for _, p := range probs {
 		got = append(got, p.Error())
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -600,7 +603,7 @@ func TestDynamicDocExamples(t *testing.T) {
 		}
 		n++
 		name := "zone-format.md#" + strconv.Itoa(i+1)
-		recs, probs := ParseOctoDNS(name, "example.com.", []byte(m[1]))
+		recs, probs := octodns.Parse(name, "example.com.", []byte(m[1]))
 		_, cprobs := Compile("example.com.", name, recs, CompileOptions{Nameservers: []string{"ns1.example.com."}, GeoASN: true, GeoCoords: true, Members: &pool.Members{}})
 		if probs = append(probs, cprobs...); len(probs) > 0 {
 			t.Errorf("%s:\n%v", name, probs)
@@ -615,14 +618,14 @@ func TestDynamicDocExamples(t *testing.T) {
 // what compiles must be consistent.
 func FuzzDynamic(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "dynamic", "*.yaml"))
-	more, _ := filepath.Glob(filepath.Join("testdata", "octodns", "*dynamic*.yaml"))
+	more, _ := filepath.Glob(filepath.Join("octodns", "testdata", "octodns", "*dynamic*.yaml"))
 	for _, file := range append(files, more...) {
 		if data, err := os.ReadFile(file); err == nil {
 			f.Add(data)
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		recs, _ := ParseOctoDNS("fuzz.yaml", "example.com.", data)
+		recs, _ := octodns.Parse("fuzz.yaml", "example.com.", data)
 		z, probs := Compile("example.com.", "fuzz.yaml", recs, CompileOptions{Nameservers: []string{"ns1.example.com."}, GeoASN: true, GeoCoords: true, Members: &pool.Members{}})
 		for _, p := range probs {
 			if p.Pos.File == "" || p.Msg == "" {
@@ -639,7 +642,7 @@ func FuzzDynamic(f *testing.F) {
 					continue
 				}
 				if len(d.Pools) == 0 || len(d.Rules) == 0 || !d.Rules[len(d.Rules)-1].CatchAll() || d.TTL != s.TTL {
-					t.Fatalf("inconsistent dynamic record at %s: %+v", PresentName(name), d)
+					t.Fatalf("inconsistent dynamic record at %s: %+v", zonefile.PresentName(name), d)
 				}
 				for _, p := range d.Pools {
 					if len(p.Values) == 0 || p.Fallback >= len(d.Pools) {
@@ -779,8 +782,8 @@ func TestDynamicHealthChecks(t *testing.T) {
 		if got := d.TTLCap(dynHealthDown{}); got != tc.ttl {
 			t.Errorf("%s: TTL cap %d while down, want %d", tc.name, got, tc.ttl)
 		}
-		if got := d.TTLCap(nil); got != DynamicTTL {
-			t.Errorf("%s: TTL cap %d without health, want %d", tc.name, got, DynamicTTL)
+		if got := d.TTLCap(nil); got != octodns.DynamicTTL {
+			t.Errorf("%s: TTL cap %d without health, want %d", tc.name, got, octodns.DynamicTTL)
 		}
 	}
 
@@ -823,10 +826,10 @@ func TestDynamicHealthChecksOff(t *testing.T) {
 				var a pool.Answer
 				d.Pick(pool.Client{Addr: netip.MustParseAddr("192.0.2.1"), Bits: 32}, nil, dynHealthDown{}, &a)
 				if a.Backup || a.NoData || a.N == 0 {
-					t.Errorf("%s: answered %+v, want a pool value", PresentName(n.Name), a)
+					t.Errorf("%s: answered %+v, want a pool value", zonefile.PresentName(n.Name), a)
 				}
 				if d.TTLCap(dynHealthDown{}) != d.TTL {
-					t.Errorf("%s: TTL capped with nothing probed", PresentName(n.Name))
+					t.Errorf("%s: TTL capped with nothing probed", zonefile.PresentName(n.Name))
 				}
 			}
 		}

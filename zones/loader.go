@@ -14,6 +14,7 @@ import (
 
 	"github.com/smartdns/smartdns/internal/diag"
 	"github.com/smartdns/smartdns/zones/masterfile"
+	"github.com/smartdns/smartdns/zones/octodns"
 	"github.com/smartdns/smartdns/zones/zonefile"
 )
 
@@ -103,7 +104,7 @@ func ParseFile(path, origin string) ([]zonefile.Record, diag.Problems) {
 	if strings.HasSuffix(path, ".zone") {
 		return masterfile.ParseFile(path, origin)
 	}
-	return ParseOctoDNSFile(path, origin)
+	return octodns.ParseFile(path, origin)
 }
 
 // ParseBytes parses zone file content already read, in the format the
@@ -112,7 +113,7 @@ func ParseBytes(path, origin string, data []byte) ([]zonefile.Record, diag.Probl
 	if strings.HasSuffix(path, ".zone") {
 		return masterfile.Parse(path, origin, data)
 	}
-	return ParseOctoDNS(path, origin, data)
+	return octodns.Parse(path, origin, data)
 }
 
 // zoneEntry maps an entry of the zones folder to its zone: a file

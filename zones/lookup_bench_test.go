@@ -8,6 +8,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/smartdns/smartdns/zones/masterfile"
+	"github.com/smartdns/smartdns/zones/zonefile"
 )
 
 func benchZone(b *testing.B, n int) *Zone {
@@ -29,7 +30,7 @@ func benchZone(b *testing.B, n int) *Zone {
 
 func benchLookup(b *testing.B, name string, qtype uint16, want Kind) {
 	z := benchZone(b, 10000)
-	q, _ := WireName(name)
+	q, _ := zonefile.WireName(name)
 	if r := z.Lookup(q, qtype); r.Kind != want {
 		b.Fatalf("%s: kind %d, want %d", name, r.Kind, want)
 	}

@@ -1,42 +1,5 @@
 package zones
 
-import (
-	"fmt"
-
-	"github.com/miekg/dns"
-)
-
-// WireName converts a fully qualified presentation name into lower-cased
-// wire form, the key of every lookup table in this package.
-func WireName(fqdn string) (string, error) {
-	var buf [256]byte
-	n, err := dns.PackDomainName(dns.Fqdn(fqdn), buf[:], 0, nil, false)
-	if err != nil {
-		return "", fmt.Errorf("name %q: %w", fqdn, err)
-	}
-	LowerWire(buf[:n])
-	return string(buf[:n]), nil
-}
-
-// LowerWire lower-cases ASCII letters of a wire-form name in place. DNS
-// names compare case-insensitively for ASCII only (RFC 4343).
-func LowerWire(b []byte) {
-	for i := 0; i < len(b); i++ {
-		if c := b[i]; 'A' <= c && c <= 'Z' {
-			b[i] = c + 32
-		}
-	}
-}
-
-// PresentName turns a wire-form name back into text, for logs and errors.
-func PresentName(wire string) string {
-	s, _, err := dns.UnpackDomainName([]byte(wire), 0)
-	if err != nil {
-		return fmt.Sprintf("%q", wire)
-	}
-	return s
-}
-
 // parentOf returns the wire name with its first label removed, and false
 // at the root.
 func parentOf(name string) (string, bool) {

@@ -6,6 +6,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/smartdns/smartdns/pool"
+	"github.com/smartdns/smartdns/zones/zonefile"
 )
 
 // Snapshot is the immutable set of zones being served. Queries read it
@@ -77,7 +78,7 @@ func (s *Snapshot) Zones() []*Zone {
 
 // Zone returns the zone with the given origin (presentation form), or nil.
 func (s *Snapshot) Zone(origin string) *Zone {
-	w, err := WireName(origin)
+	w, err := zonefile.WireName(origin)
 	if err != nil || s == nil {
 		return nil
 	}
@@ -119,10 +120,10 @@ func (s *Snapshot) checkAlias(z *Zone) (string, bool) {
 	a, okA := s.ResolveAddrs(apex.Alias, dns.TypeA)
 	aaaa, okAAAA := s.ResolveAddrs(apex.Alias, dns.TypeAAAA)
 	if !okA && !okAAAA {
-		return "ALIAS target " + PresentName(apex.Alias) + " is not in a zone smartdns serves, so the ALIAS cannot be answered", false
+		return "ALIAS target " + zonefile.PresentName(apex.Alias) + " is not in a zone smartdns serves, so the ALIAS cannot be answered", false
 	}
 	if a == nil && aaaa == nil {
-		return "ALIAS target " + PresentName(apex.Alias) + " has no A or AAAA record", false
+		return "ALIAS target " + zonefile.PresentName(apex.Alias) + " has no A or AAAA record", false
 	}
 	return "", true
 }

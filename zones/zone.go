@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"hash/fnv"
 	"sort"
-	"strings"
 
 	"github.com/miekg/dns"
 
@@ -126,7 +125,7 @@ func (n *Node) Empty() bool { return len(n.Sets) == 0 && n.Alias == "" }
 func (z *Zone) Names() []string {
 	out := make([]string, 0, len(z.nodes))
 	for k := range z.nodes {
-		out = append(out, PresentName(k))
+		out = append(out, zonefile.PresentName(k))
 	}
 	sort.Strings(out)
 	return out
@@ -140,7 +139,7 @@ func (z *Zone) RRs(name string) []dns.RR {
 		return nil
 	}
 	var out []dns.RR
-	owner := PresentName(name)
+	owner := zonefile.PresentName(name)
 	for i := range n.Sets {
 		out = append(out, n.Sets[i].RRs(owner)...)
 	}
@@ -188,17 +187,3 @@ func (h *contentHash) add(name string, t uint16, ttl uint32, rdata []byte) {
 	g.Write([]byte(name))
 	h.b += g.Sum64() * 0x9E3779B97F4A7C15
 }
-
-func typeName(t uint16) string {
-	if t == zonefile.TypeALIAS {
-		return "ALIAS"
-	}
-	if s, ok := dns.TypeToString[t]; ok {
-		return s
-	}
-	return "TYPE" + strings.TrimPrefix(dns.Type(t).String(), "TYPE")
-}
-
-// TypeName is a type's mnemonic as zones writes it in problems and in the
-// answer tally's keys: A, ALIAS, TYPE65280.
-func TypeName(t uint16) string { return typeName(t) }

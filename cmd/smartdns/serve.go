@@ -26,6 +26,7 @@ import (
 	"github.com/smartdns/smartdns/querylog"
 	"github.com/smartdns/smartdns/status"
 	"github.com/smartdns/smartdns/zones"
+	"github.com/smartdns/smartdns/zones/zonefile"
 )
 
 // shutdownGrace bounds how long in-flight queries may take on SIGTERM.
@@ -350,7 +351,7 @@ func forgetRemoved(snap *zones.Snapshot, tally *pool.Tally, stats *qstats.Regist
 	for _, z := range snap.Zones() {
 		origins[z.Origin] = true
 		for _, d := range z.Dynamic() {
-			k := pool.TallyKey{Zone: z.Origin, Record: d.Name, Type: zones.TypeName(d.Type)}
+			k := pool.TallyKey{Zone: z.Origin, Record: d.Name, Type: zonefile.TypeName(d.Type)}
 			for _, p := range d.Record.Pools {
 				for _, v := range p.Values {
 					k.Pool, k.Value = p.Name, v.Text

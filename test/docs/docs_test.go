@@ -13,6 +13,7 @@ import (
 	"github.com/smartdns/smartdns/internal/diag"
 	"github.com/smartdns/smartdns/loadreport"
 	"github.com/smartdns/smartdns/zones"
+	"github.com/smartdns/smartdns/zones/octodns"
 )
 
 var yamlBlock = regexp.MustCompile("(?s)```yaml\n(.*?)```")
@@ -53,7 +54,7 @@ func TestYAMLExamplesParse(t *testing.T) {
 				}
 				continue
 			}
-			if _, probs := zones.ParseOctoDNS(name, "example.com.", []byte(block)); probs.HasErrors() {
+			if _, probs := octodns.Parse(name, "example.com.", []byte(block)); probs.HasErrors() {
 				t.Errorf("%s: zone example does not parse:\n%v", name, probs)
 			}
 		}

@@ -590,7 +590,7 @@ $INCLUDE loop-a.inc
 		t.Errorf("got:\n%s\nwant:\n%s\n%s", got, want, lineDiff(want, got))
 	}
 	if r := findRecord(recs, "grand.sub.example.com.", dns.TypeA); r == nil || r.Pos.File != j("sub", "grand.inc") {
-		t.Errorf("record from a nested include has diag.Pos %+v", r)
+		t.Errorf("record from a nested include has Pos %+v", r)
 	}
 
 	// A file including itself.

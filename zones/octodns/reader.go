@@ -1,4 +1,4 @@
-package zones
+package octodns
 
 import (
 	"bytes"
@@ -32,38 +32,38 @@ import (
 // Format reference: octoDNS docs/records.rst and docs/dynamic_records.rst,
 // and the value types under octodns/record/ for the field names.
 
-// ParseOctoDNSFile reads the octoDNS YAML zone file at path for zone origin
+// ParseFile reads the octoDNS YAML zone file at path for zone origin
 // ("example.com.", fully qualified, lower case). !include tags are resolved
 // relative to the file's folder.
 //
 // It returns every record it could read and every problem it found, so an
 // operator fixes a file in one pass instead of one error per reload.
-func ParseOctoDNSFile(path, origin string) ([]zonefile.Record, diag.Problems) {
+func ParseFile(path, origin string) ([]zonefile.Record, diag.Problems) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		var ps diag.Problems
-		ps.Add(diag.Pos{File: path, Line: 1, Col: 1}, "cannot read zone file: %s", octoPathErrText(err))
+		ps.Add(diag.Pos{File: path, Line: 1, Col: 1}, "cannot read zone file: %s", pathErrText(err))
 		return nil, ps
 	}
-	return ParseOctoDNS(path, origin, data)
+	return Parse(path, origin, data)
 }
 
-// ParseOctoDNS is ParseOctoDNSFile for bytes already read (path is used in
+// Parse is ParseFile for bytes already read (path is used in
 // positions and to resolve !include), so callers that watch or cache files,
 // and tests, need not go through the file system for the top file.
-func ParseOctoDNS(path, origin string, data []byte) ([]zonefile.Record, diag.Problems) {
-	o := &octo{
+func Parse(path, origin string, data []byte) ([]zonefile.Record, diag.Problems) {
+	o := &reader{
 		origin: origin,
-		files:  map[string]*octoFile{},
+		files:  map[string]*fileInfo{},
 		warned: map[string]bool{},
-		names:  map[string]*octoName{},
+		names:  map[string]*nameInfo{},
 	}
 	o.originWire = len(origin) + 1
 	if origin == "." || origin == "" {
 		o.originWire = 1
 	}
-	top := &octoSrc{file: path, chain: []octoIncl{{abs: octoAbsPath(path), shown: path}}}
-	o.budget = octoWorkBase + octoWorkPerByte*len(data)
+	top := &source{file: path, chain: []inclusion{{abs: absPath(path), shown: path}}}
+	o.budget = workBase + workPerByte*len(data)
 	root, ok := o.decode(path, data)
 	if ok && root != nil {
 		o.zone(root, top)
@@ -78,68 +78,68 @@ func ParseOctoDNS(path, origin string, data []byte) ([]zonefile.Record, diag.Pro
 // read: a zone of any size loads, while an alias bomb, whose expansion is
 // exponential in its size, is cut short.
 const (
-	octoMaxDepth    = 64
-	octoWorkPerByte = 16
-	octoWorkBase    = 1 << 16
+	maxDepth    = 64
+	workPerByte = 16
+	workBase    = 1 << 16
 )
 
-// octoKnownRecordKeys lists the keys a record may have, for the message.
-const octoKnownRecordKeys = "type, ttl, value, values, octodns, dynamic"
+// knownRecordKeys lists the keys a record may have, for the message.
+const knownRecordKeys = "type, ttl, value, values, octodns, dynamic"
 
-// octoDefaultTTL is YamlProvider's default_ttl, used when a record has no ttl.
-const octoDefaultTTL = 3600
+// defaultTTL is YamlProvider's default_ttl, used when a record has no ttl.
+const defaultTTL = 3600
 
-type octo struct {
+type reader struct {
 	origin     string
 	originWire int
 	probs      diag.Problems
 	records    []zonefile.Record
-	files      map[string]*octoFile // included files, by absolute path
+	files      map[string]*fileInfo // included files, by absolute path
 	warned     map[string]bool      // warnings given once per parse
-	names      map[string]*octoName // relative lower-case name -> info
+	names      map[string]*nameInfo // relative lower-case name -> info
 	nameOrder  []string
 	work       int // nodes resolved so far
-	budget     int // work allowed, see octoWorkPerByte
+	budget     int // work allowed, see workPerByte
 	workFailed bool
 }
 
-// octoSrc says which file a node came from: nodes carry line and column but
+// source says which file a node came from: nodes carry line and column but
 // not the file, and !include switches files mid-walk.
-type octoSrc struct {
+type source struct {
 	file  string
-	chain []octoIncl // files being included, top file first, for loop detection
+	chain []inclusion // files being included, top file first, for loop detection
 }
 
-type octoIncl struct{ abs, shown string }
+type inclusion struct{ abs, shown string }
 
-type octoFile struct {
+type fileInfo struct {
 	root *yaml.Node // nil when the file is empty
 	ok   bool       // false when it did not parse (already reported)
 	size int        // bytes, for the work budget
 }
 
-type octoName struct {
+type nameInfo struct {
 	pos   diag.Pos
 	shown string // the name as written
-	types []octoSeen
+	types []seenType
 }
 
-type octoSeen struct {
+type seenType struct {
 	typ string
 	pos diag.Pos
 }
 
-// octoKV is one key/value pair of a mapping; key is resolved, value is not.
-type octoKV struct {
+// pair is one key/value pair of a mapping; key is resolved, value is not.
+type pair struct {
 	k, v *yaml.Node
-	s    *octoSrc
+	s    *source
 }
 
-func (o *octo) pos(n *yaml.Node, s *octoSrc) diag.Pos {
+func (o *reader) pos(n *yaml.Node, s *source) diag.Pos {
 	return diag.Pos{File: s.file, Line: n.Line, Col: n.Column}
 }
 
-func (o *octo) warnOnce(key string, at diag.Pos, format string, args ...any) {
+func (o *reader) warnOnce(key string, at diag.Pos, format string, args ...any) {
 	if o.warned[key] {
 		return
 	}
@@ -147,14 +147,14 @@ func (o *octo) warnOnce(key string, at diag.Pos, format string, args ...any) {
 	o.probs.Warn(at, format, args...)
 }
 
-func octoAbsPath(p string) string {
+func absPath(p string) string {
 	if a, err := filepath.Abs(p); err == nil {
 		return a
 	}
 	return filepath.Clean(p)
 }
 
-func octoPathErrText(err error) string {
+func pathErrText(err error) string {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		if errors.Is(pe.Err, fs.ErrNotExist) {
@@ -165,14 +165,14 @@ func octoPathErrText(err error) string {
 	return err.Error()
 }
 
-var octoYamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // yamlError turns a yaml.v3 error ("yaml: line N: msg") into a Problem at
 // that line; yaml.v3 gives no column, and no line for problems on line 1.
-func (o *octo) yamlError(file string, err error) {
+func (o *reader) yamlError(file string, err error) {
 	msg := err.Error()
 	line := 1
-	if m := octoYamlLineRE.FindStringSubmatch(msg); m != nil {
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		if n, err := strconv.Atoi(m[1]); err == nil && n > 0 {
 			line = n
 		}
@@ -185,7 +185,7 @@ func (o *octo) yamlError(file string, err error) {
 
 // decode parses one YAML file into its root node (nil when empty). ok is
 // false when it could not be parsed; the problem is already reported.
-func (o *octo) decode(file string, data []byte) (root *yaml.Node, ok bool) {
+func (o *reader) decode(file string, data []byte) (root *yaml.Node, ok bool) {
 	defer func() {
 		// yaml.v3 has panicked on odd input before; a bad file must not
 		// take the server down.
@@ -221,7 +221,7 @@ func (o *octo) decode(file string, data []byte) (root *yaml.Node, ok bool) {
 
 // charge counts work done following aliases and merges, and stops the walk
 // once a file asks for far more than any real zone needs.
-func (o *octo) charge(n *yaml.Node, s *octoSrc) bool {
+func (o *reader) charge(n *yaml.Node, s *source) bool {
 	o.work++
 	if o.work <= o.budget {
 		return true
@@ -233,14 +233,14 @@ func (o *octo) charge(n *yaml.Node, s *octoSrc) bool {
 	return false
 }
 
-var octoYamlStdTags = map[string]bool{
+var yamlStdTags = map[string]bool{
 	"!!str": true, "!!int": true, "!!float": true, "!!bool": true, "!!null": true,
 	"!!map": true, "!!seq": true, "!!merge": true, "!!binary": true, "!!timestamp": true,
 }
 
 // resolve follows aliases and !include tags until it reaches a node that is
 // neither, and says which file that node is in.
-func (o *octo) resolve(n *yaml.Node, s *octoSrc) (*yaml.Node, *octoSrc, bool) {
+func (o *reader) resolve(n *yaml.Node, s *source) (*yaml.Node, *source, bool) {
 	for depth := 0; ; depth++ {
 		if n == nil {
 			return nil, s, false
@@ -248,8 +248,8 @@ func (o *octo) resolve(n *yaml.Node, s *octoSrc) (*yaml.Node, *octoSrc, bool) {
 		if !o.charge(n, s) {
 			return nil, s, false
 		}
-		if depth > octoMaxDepth {
-			o.probs.Add(o.pos(n, s), "aliases or includes nested more than %d deep", octoMaxDepth)
+		if depth > maxDepth {
+			o.probs.Add(o.pos(n, s), "aliases or includes nested more than %d deep", maxDepth)
 			return nil, s, false
 		}
 		switch {
@@ -265,7 +265,7 @@ func (o *octo) resolve(n *yaml.Node, s *octoSrc) (*yaml.Node, *octoSrc, bool) {
 			if !ok {
 				return nil, s, false
 			}
-		case n.Tag != "" && !octoYamlStdTags[n.Tag]:
+		case n.Tag != "" && !yamlStdTags[n.Tag]:
 			o.probs.Add(o.pos(n, s), "unsupported YAML tag %q (octoDNS knows only !include)", n.Tag)
 			return nil, s, false
 		default:
@@ -276,7 +276,7 @@ func (o *octo) resolve(n *yaml.Node, s *octoSrc) (*yaml.Node, *octoSrc, bool) {
 
 // include loads the file an !include tag names, relative to the folder of
 // the file holding the tag, as octoDNS's YAML loader does.
-func (o *octo) include(n *yaml.Node, s *octoSrc) (*yaml.Node, *octoSrc, bool) {
+func (o *reader) include(n *yaml.Node, s *source) (*yaml.Node, *source, bool) {
 	at := o.pos(n, s)
 	if n.Kind != yaml.ScalarNode || strings.TrimSpace(n.Value) == "" {
 		o.probs.Add(at, "!include needs a file name")
@@ -287,7 +287,7 @@ func (o *octo) include(n *yaml.Node, s *octoSrc) (*yaml.Node, *octoSrc, bool) {
 	if !filepath.IsAbs(name) {
 		file = filepath.Join(filepath.Dir(s.file), name)
 	}
-	abs := octoAbsPath(file)
+	abs := absPath(file)
 	for i, c := range s.chain {
 		if c.abs == abs {
 			var loop []string
@@ -299,13 +299,13 @@ func (o *octo) include(n *yaml.Node, s *octoSrc) (*yaml.Node, *octoSrc, bool) {
 			return nil, s, false
 		}
 	}
-	if len(s.chain) > octoMaxDepth {
-		o.probs.Add(at, "!include %q: includes nested more than %d deep", name, octoMaxDepth)
+	if len(s.chain) > maxDepth {
+		o.probs.Add(at, "!include %q: includes nested more than %d deep", name, maxDepth)
 		return nil, s, false
 	}
 	f := o.files[abs]
 	if f == nil {
-		data, bad := octoReadInclude(file)
+		data, bad := readInclude(file)
 		if bad != "" {
 			// Not cached: every include of a missing file is reported at
 			// its own tag.
@@ -313,71 +313,71 @@ func (o *octo) include(n *yaml.Node, s *octoSrc) (*yaml.Node, *octoSrc, bool) {
 			return nil, s, false
 		}
 		root, ok := o.decode(file, data)
-		f = &octoFile{root: root, ok: ok, size: len(data)}
+		f = &fileInfo{root: root, ok: ok, size: len(data)}
 		o.files[abs] = f
 	}
 	if !f.ok {
 		return nil, s, false
 	}
 	// Each include site walks the file again.
-	o.budget += octoWorkPerByte * f.size
-	chain := make([]octoIncl, len(s.chain), len(s.chain)+1)
+	o.budget += workPerByte * f.size
+	chain := make([]inclusion, len(s.chain), len(s.chain)+1)
 	copy(chain, s.chain)
-	ns := &octoSrc{file: file, chain: append(chain, octoIncl{abs: abs, shown: file})}
+	ns := &source{file: file, chain: append(chain, inclusion{abs: abs, shown: file})}
 	if f.root == nil {
 		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: 1, Column: 1}, ns, true
 	}
 	return f.root, ns, true
 }
 
-// octoMaxInclude bounds the size of an included file.
-const octoMaxInclude = 64 << 20
+// maxInclude bounds the size of an included file.
+const maxInclude = 64 << 20
 
-// octoReadInclude reads an included file, refusing anything but a regular file
+// readInclude reads an included file, refusing anything but a regular file
 // of sane size: an include of a device or a FIFO would otherwise block or
 // read forever.
-func octoReadInclude(file string) ([]byte, string) {
+func readInclude(file string) ([]byte, string) {
 	fi, err := os.Stat(file)
 	if err != nil {
-		return nil, octoPathErrText(err)
+		return nil, pathErrText(err)
 	}
 	if !fi.Mode().IsRegular() {
 		return nil, "not a regular file"
 	}
-	if fi.Size() > octoMaxInclude {
-		return nil, fmt.Sprintf("larger than %d MiB", octoMaxInclude>>20)
+	if fi.Size() > maxInclude {
+		return nil, fmt.Sprintf("larger than %d MiB", maxInclude>>20)
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return nil, octoPathErrText(err)
+		return nil, pathErrText(err)
 	}
 	return data, ""
 }
 
-func octoIsNull(n *yaml.Node) bool {
+func isNull(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
 }
 
-// octoDescribe names what a node holds, for "got ..." in messages.
-func octoDescribe(n *yaml.Node) string {
+// describe names what a node holds, for "got ..." in messages.
+func describe(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.MappingNode:
 		return "a mapping"
 	case yaml.SequenceNode:
 		return "a list"
 	case yaml.ScalarNode:
-		if octoIsNull(n) {
+		if isNull(n) {
 			return "nothing"
 		}
-		return octoQuoteShort(n.Value)
+		return quoteShort(n.Value)
 	}
 	return "an unexpected node"
 }
 
-// octoQuoteShort quotes s for a message: as written (so "\;" reads as the
+// quoteShort quotes s for a message: as written (so "\;" reads as the
 // operator typed it) unless it holds quotes or unprintable bytes, and cut
 // short when long.
-func octoQuoteShort(s string) string {
+func quoteShort(s string) string {
 	const max = 64
 	more := ""
 	if len(s) > max {
@@ -394,24 +394,24 @@ func octoQuoteShort(s string) string {
 // mapping returns the pairs of mapping m with merge keys ("<<") expanded;
 // keys written in m win over merged ones, earlier merges over later ones.
 // With dups set, a key written twice is reported.
-func (o *octo) mapping(m *yaml.Node, s *octoSrc, what string, dups bool) []octoKV {
+func (o *reader) mapping(m *yaml.Node, s *source, what string, dups bool) []pair {
 	return o.mappingDepth(m, s, what, dups, 0)
 }
 
-func (o *octo) mappingDepth(m *yaml.Node, s *octoSrc, what string, dups bool, depth int) []octoKV {
-	if depth > octoMaxDepth {
-		o.probs.Add(o.pos(m, s), "merges nested more than %d deep", octoMaxDepth)
+func (o *reader) mappingDepth(m *yaml.Node, s *source, what string, dups bool, depth int) []pair {
+	if depth > maxDepth {
+		o.probs.Add(o.pos(m, s), "merges nested more than %d deep", maxDepth)
 		return nil
 	}
-	var out []octoKV
+	var out []pair
 	explicit := map[string]bool{}
 	first := map[string]*yaml.Node{}
-	var merges []octoKV
+	var merges []pair
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k, v := m.Content[i], m.Content[i+1]
 		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
-			merges = append(merges, octoKV{k: k, v: v, s: s})
-			out = append(out, octoKV{k: k, v: v, s: s}) // placeholder, expanded below
+			merges = append(merges, pair{k: k, v: v, s: s})
+			out = append(out, pair{k: k, v: v, s: s}) // placeholder, expanded below
 			continue
 		}
 		rk, rs, ok := o.resolve(k, s)
@@ -419,7 +419,7 @@ func (o *octo) mappingDepth(m *yaml.Node, s *octoSrc, what string, dups bool, de
 			continue
 		}
 		if rk.Kind != yaml.ScalarNode {
-			o.probs.Add(o.pos(rk, rs), "%s keys must be strings, got %s", what, octoDescribe(rk))
+			o.probs.Add(o.pos(rk, rs), "%s keys must be strings, got %s", what, describe(rk))
 			continue
 		}
 		if f, seen := first[rk.Value]; seen {
@@ -430,13 +430,13 @@ func (o *octo) mappingDepth(m *yaml.Node, s *octoSrc, what string, dups bool, de
 		}
 		first[rk.Value] = rk
 		explicit[rk.Value] = true
-		out = append(out, octoKV{k: rk, v: v, s: s})
+		out = append(out, pair{k: rk, v: v, s: s})
 	}
 	if len(merges) == 0 {
 		return out
 	}
 	merged := map[string]bool{}
-	var res []octoKV
+	var res []pair
 	for _, p := range out {
 		if !(p.k.Kind == yaml.ScalarNode && p.k.Tag == "!!merge") {
 			res = append(res, p)
@@ -446,10 +446,10 @@ func (o *octo) mappingDepth(m *yaml.Node, s *octoSrc, what string, dups bool, de
 		if !ok {
 			continue
 		}
-		var srcs []octoKV // k unused; v is the mapping
+		var srcs []pair // k unused; v is the mapping
 		switch v.Kind {
 		case yaml.MappingNode:
-			srcs = append(srcs, octoKV{v: v, s: vs})
+			srcs = append(srcs, pair{v: v, s: vs})
 		case yaml.SequenceNode:
 			for _, e := range v.Content {
 				ev, es, ok := o.resolve(e, vs)
@@ -457,13 +457,13 @@ func (o *octo) mappingDepth(m *yaml.Node, s *octoSrc, what string, dups bool, de
 					continue
 				}
 				if ev.Kind != yaml.MappingNode {
-					o.probs.Add(o.pos(ev, es), `"<<" merges mappings; got %s`, octoDescribe(ev))
+					o.probs.Add(o.pos(ev, es), `"<<" merges mappings; got %s`, describe(ev))
 					continue
 				}
-				srcs = append(srcs, octoKV{v: ev, s: es})
+				srcs = append(srcs, pair{v: ev, s: es})
 			}
 		default:
-			o.probs.Add(o.pos(v, vs), `"<<" merges a mapping or a list of mappings; got %s`, octoDescribe(v))
+			o.probs.Add(o.pos(v, vs), `"<<" merges a mapping or a list of mappings; got %s`, describe(v))
 			continue
 		}
 		for _, src := range srcs {
@@ -480,13 +480,13 @@ func (o *octo) mappingDepth(m *yaml.Node, s *octoSrc, what string, dups bool, de
 }
 
 // zone walks the top-level mapping of names.
-func (o *octo) zone(root *yaml.Node, s *octoSrc) {
+func (o *reader) zone(root *yaml.Node, s *source) {
 	m, ms, ok := o.resolve(root, s)
-	if !ok || octoIsNull(m) {
+	if !ok || isNull(m) {
 		return
 	}
 	if m.Kind != yaml.MappingNode {
-		o.probs.Add(o.pos(m, ms), "a zone file must be a mapping of record names to records, got %s", octoDescribe(m))
+		o.probs.Add(o.pos(m, ms), "a zone file must be a mapping of record names to records, got %s", describe(m))
 		return
 	}
 	for _, p := range o.mapping(m, ms, "zone", false) {
@@ -495,14 +495,14 @@ func (o *octo) zone(root *yaml.Node, s *octoSrc) {
 }
 
 // name reads the record or list of records under one name.
-func (o *octo) name(p octoKV) {
+func (o *reader) name(p pair) {
 	at := o.pos(p.k, p.s)
 	if p.k.ShortTag() == "!!null" {
 		o.probs.Add(at, `record name must be a string ('' is the zone apex)`)
 		return
 	}
 	shown := p.k.Value
-	rel, bad := octoCheckOwner(shown)
+	rel, bad := checkOwner(shown)
 	if bad == "" && o.wireLen(rel) > 255 {
 		bad = "longer than 255 bytes with the zone name"
 	}
@@ -514,7 +514,7 @@ func (o *octo) name(p octoKV) {
 		o.probs.Add(at, "duplicate name %q (first at %s)", shown, o.where(at, first.pos))
 		return
 	}
-	info := &octoName{pos: at, shown: shown}
+	info := &nameInfo{pos: at, shown: shown}
 	o.names[rel] = info
 	o.nameOrder = append(o.nameOrder, rel)
 
@@ -536,32 +536,32 @@ func (o *octo) name(p octoKV) {
 				continue
 			}
 			if ev.Kind != yaml.MappingNode {
-				o.probs.Add(o.pos(ev, es), `each item under name %q must be a record (a mapping with "type" and "value" or "values"), got %s`, shown, octoDescribe(ev))
+				o.probs.Add(o.pos(ev, es), `each item under name %q must be a record (a mapping with "type" and "value" or "values"), got %s`, shown, describe(ev))
 				continue
 			}
 			o.record(rel, info, ev, es, o.pos(ev, es))
 		}
 	default:
-		o.probs.Add(o.pos(v, vs), `name %q needs a record (a mapping with "type" and "value" or "values") or a list of them, got %s`, shown, octoDescribe(v))
+		o.probs.Add(o.pos(v, vs), `name %q needs a record (a mapping with "type" and "value" or "values") or a list of them, got %s`, shown, describe(v))
 	}
 }
 
 // where formats the position of an earlier thing relative to the current one.
-func (o *octo) where(cur, first diag.Pos) string {
+func (o *reader) where(cur, first diag.Pos) string {
 	if cur.File == first.File {
 		return fmt.Sprintf("line %d", first.Line)
 	}
 	return first.String()
 }
 
-func (o *octo) wireLen(rel string) int {
+func (o *reader) wireLen(rel string) int {
 	if rel == "" {
 		return o.originWire
 	}
 	return len(rel) + 1 + o.originWire
 }
 
-func (o *octo) absName(rel string) string {
+func (o *reader) absName(rel string) string {
 	if rel == "" {
 		return o.origin
 	}
@@ -572,9 +572,9 @@ func (o *octo) absName(rel string) string {
 }
 
 // record reads one record mapping under name rel.
-func (o *octo) record(rel string, info *octoName, m *yaml.Node, s *octoSrc, at diag.Pos) {
+func (o *reader) record(rel string, info *nameInfo, m *yaml.Node, s *source, at diag.Pos) {
 	pairs := o.mapping(m, s, "record", true)
-	keys := map[string]octoKV{}
+	keys := map[string]pair{}
 	for _, p := range pairs {
 		keys[p.k.Value] = p
 	}
@@ -596,18 +596,18 @@ func (o *octo) record(rel string, info *octoName, m *yaml.Node, s *octoSrc, at d
 					if !ok {
 						continue
 					}
-					b, ok := octoYamlBool(qv)
+					b, ok := yamlBool(qv)
 					if !ok {
-						o.probs.Add(o.pos(qv, qs), `octodns "ignored" must be true or false, got %s`, octoDescribe(qv))
+						o.probs.Add(o.pos(qv, qs), `octodns "ignored" must be true or false, got %s`, describe(qv))
 						continue
 					}
 					if b {
 						return
 					}
 				}
-			case octoIsNull(n):
+			case isNull(n):
 			default:
-				o.probs.Add(o.pos(n, ns), `"octodns" must be a mapping, got %s`, octoDescribe(n))
+				o.probs.Add(o.pos(n, ns), `"octodns" must be a mapping, got %s`, describe(n))
 			}
 		}
 	}
@@ -618,7 +618,7 @@ func (o *octo) record(rel string, info *octoName, m *yaml.Node, s *octoSrc, at d
 		case "geo":
 			o.warnOnce("geo", o.pos(p.k, p.s), `legacy "geo" key ignored: smartdns serves the record's values to every client (octoDNS's "dynamic" replaces "geo")`)
 		default:
-			o.probs.Add(o.pos(p.k, p.s), "unknown key %q in record (known: %s)", p.k.Value, octoKnownRecordKeys)
+			o.probs.Add(o.pos(p.k, p.s), "unknown key %q in record (known: %s)", p.k.Value, knownRecordKeys)
 		}
 	}
 
@@ -632,12 +632,12 @@ func (o *octo) record(rel string, info *octoName, m *yaml.Node, s *octoSrc, at d
 	if !ok {
 		return
 	}
-	if tn.Kind != yaml.ScalarNode || octoIsNull(tn) {
-		o.probs.Add(o.pos(tn, ts), `"type" must be a record type such as A or MX, got %s`, octoDescribe(tn))
+	if tn.Kind != yaml.ScalarNode || isNull(tn) {
+		o.probs.Add(o.pos(tn, ts), `"type" must be a record type such as A or MX, got %s`, describe(tn))
 		return
 	}
 	typ := tn.Value
-	spec, known := octoTypes[typ]
+	spec, known := types[typ]
 	if !known {
 		switch {
 		case typ == "URLFWD":
@@ -646,10 +646,10 @@ func (o *octo) record(rel string, info *octoName, m *yaml.Node, s *octoSrc, at d
 			o.warnOnce("type:"+typ, o.pos(tn, ts), "provider-specific type %q ignored; smartdns serves only standard types", typ)
 		default:
 			up := strings.ToUpper(typ)
-			if _, ok := octoTypes[up]; ok || up == "URLFWD" {
+			if _, ok := types[up]; ok || up == "URLFWD" {
 				o.probs.Add(o.pos(tn, ts), "unknown record type %q (types are upper case: %q)", typ, up)
 			} else {
-				o.probs.Add(o.pos(tn, ts), "unknown record type %q (octoDNS types: %s)", typ, octoTypeList())
+				o.probs.Add(o.pos(tn, ts), "unknown record type %q (octoDNS types: %s)", typ, typeList())
 			}
 		}
 		return
@@ -663,17 +663,17 @@ func (o *octo) record(rel string, info *octoName, m *yaml.Node, s *octoSrc, at d
 			return
 		}
 	}
-	info.types = append(info.types, octoSeen{typ: typ, pos: at})
+	info.types = append(info.types, seenType{typ: typ, pos: at})
 
-	rec := zonefile.Record{Name: o.absName(rel), Type: spec.rrtype, TTL: octoDefaultTTL, Pos: at, Octodns: octodns, OctodnsFile: octodnsFile}
+	rec := zonefile.Record{Name: o.absName(rel), Type: spec.rrtype, TTL: defaultTTL, Pos: at}
 	good := true
 
 	if p, ok := keys["ttl"]; ok {
 		n, ns, ok := o.resolve(p.v, p.s)
 		if !ok {
 			good = false
-		} else if v, ok := octoYamlInt(n); !ok || v < 0 || v > math.MaxInt32 {
-			o.probs.Add(o.pos(n, ns), "ttl must be an integer 0..2147483647, got %s", octoDescribe(n))
+		} else if v, ok := yamlInt(n); !ok || v < 0 || v > math.MaxInt32 {
+			o.probs.Add(o.pos(n, ns), "ttl must be an integer 0..2147483647, got %s", describe(n))
 			good = false
 		} else {
 			rec.TTL = uint32(v)
@@ -681,16 +681,18 @@ func (o *octo) record(rel string, info *octoName, m *yaml.Node, s *octoSrc, at d
 		}
 	}
 
+	var dynNode *yaml.Node
+	var dynFile string
 	if p, ok := keys["dynamic"]; ok {
 		n, ns, ok := o.resolve(p.v, p.s)
 		switch {
 		case !ok:
 			good = false
 		case n.Kind != yaml.MappingNode:
-			o.probs.Add(o.pos(n, ns), `"dynamic" must be a mapping with "pools" and "rules", got %s`, octoDescribe(n))
+			o.probs.Add(o.pos(n, ns), `"dynamic" must be a mapping with "pools" and "rules", got %s`, describe(n))
 			good = false
 		default:
-			rec.Dynamic, rec.DynamicFile = n, ns.file
+			dynNode, dynFile = n, ns.file
 		}
 	}
 
@@ -719,9 +721,9 @@ func (o *octo) record(rel string, info *octoName, m *yaml.Node, s *octoSrc, at d
 		if !ok {
 			return
 		}
-		t, bad := octoCheckTarget(str, false)
+		t, bad := checkTarget(str, false)
 		if bad != "" {
-			o.probs.Add(o.pos(it.v, it.s), "ALIAS value: %s %s", octoQuoteShort(str), bad)
+			o.probs.Add(o.pos(it.v, it.s), "ALIAS value: %s %s", quoteShort(str), bad)
 			return
 		}
 		rec.Target = t
@@ -733,13 +735,13 @@ func (o *octo) record(rel string, info *octoName, m *yaml.Node, s *octoSrc, at d
 
 	seen := map[string]int{}
 	for _, it := range items {
-		v := octoVal{typ: typ, n: it.v, s: it.s, hdr: hdr}
+		v := rawValue{typ: typ, n: it.v, s: it.s, hdr: hdr}
 		rr := spec.build(o, v)
 		if rr == nil {
 			good = false
 			continue
 		}
-		if msg := octoCheckPack(rr); msg != "" {
+		if msg := checkPack(rr); msg != "" {
 			o.probs.Add(v.pos(), "%s value: %s", typ, msg)
 			good = false
 			continue
@@ -752,19 +754,35 @@ func (o *octo) record(rel string, info *octoName, m *yaml.Node, s *octoSrc, at d
 		seen[key] = it.v.Line
 		rec.RRs = append(rec.RRs, rr)
 	}
+	if dynNode != nil {
+		// A dynamic record without a TTL gets DynamicTTL, its backup
+		// values too.
+		if !rec.TTLSet {
+			rec.TTL = DynamicTTL
+			for _, rr := range rec.RRs {
+				rr.Header().Ttl = DynamicTTL
+			}
+		}
+		dyn, probs := readDynamic(&rec, dynNode, dynFile, octodns, octodnsFile)
+		o.probs = append(o.probs, probs...)
+		rec.Dynamic = dyn
+		if dyn == nil {
+			good = false
+		}
+	}
 	if good {
 		o.records = append(o.records, rec)
 	}
 }
 
-type octoItem struct {
+type item struct {
 	v *yaml.Node // resolved
-	s *octoSrc
+	s *source
 }
 
 // values returns the record's value nodes, resolved, from "value" or
 // "values" (a list, or one scalar or mapping).
-func (o *octo) values(typ string, keys map[string]octoKV, at diag.Pos) ([]octoItem, *yaml.Node, *octoSrc, bool) {
+func (o *reader) values(typ string, keys map[string]pair, at diag.Pos) ([]item, *yaml.Node, *source, bool) {
 	pv, hasV := keys["value"]
 	pvs, hasVs := keys["values"]
 	if hasV && hasVs {
@@ -784,13 +802,13 @@ func (o *octo) values(typ string, keys map[string]octoKV, at diag.Pos) ([]octoIt
 		return nil, nil, nil, false
 	}
 	if n.Kind != yaml.SequenceNode {
-		return []octoItem{{n, s}}, n, s, true
+		return []item{{n, s}}, n, s, true
 	}
 	if len(n.Content) == 0 {
 		o.probs.Add(o.pos(n, s), "%q is an empty list", key)
 		return nil, nil, nil, false
 	}
-	items := make([]octoItem, 0, len(n.Content))
+	items := make([]item, 0, len(n.Content))
 	good := true
 	for _, e := range n.Content {
 		ev, es, ok := o.resolve(e, s)
@@ -798,14 +816,14 @@ func (o *octo) values(typ string, keys map[string]octoKV, at diag.Pos) ([]octoIt
 			good = false
 			continue
 		}
-		items = append(items, octoItem{ev, es})
+		items = append(items, item{ev, es})
 	}
 	return items, n, s, good
 }
 
-// octoYamlInt reads an integer written as a YAML int, or as a string of decimal
+// yamlInt reads an integer written as a YAML int, or as a string of decimal
 // digits (octoDNS applies Python's int() to both).
-func octoYamlInt(n *yaml.Node) (int64, bool) {
+func yamlInt(n *yaml.Node) (int64, bool) {
 	if n.Kind != yaml.ScalarNode {
 		return 0, false
 	}
@@ -823,14 +841,14 @@ func octoYamlInt(n *yaml.Node) (int64, bool) {
 	return 0, false
 }
 
-// octoYamlFloat reads a number written as a YAML int or float, or as a string.
-func octoYamlFloat(n *yaml.Node) (float64, bool) {
+// yamlFloat reads a number written as a YAML int or float, or as a string.
+func yamlFloat(n *yaml.Node) (float64, bool) {
 	if n.Kind != yaml.ScalarNode {
 		return 0, false
 	}
 	switch n.ShortTag() {
 	case "!!int":
-		v, ok := octoYamlInt(n)
+		v, ok := yamlInt(n)
 		return float64(v), ok
 	case "!!float", "!!str":
 		v, err := strconv.ParseFloat(strings.TrimSpace(n.Value), 64)
@@ -842,9 +860,9 @@ func octoYamlFloat(n *yaml.Node) (float64, bool) {
 	return 0, false
 }
 
-// octoYamlBool reads a boolean, also in the YAML 1.1 spellings octoDNS's
+// yamlBool reads a boolean, also in the YAML 1.1 spellings octoDNS's
 // PyYAML loader accepts (yes/no/on/off).
-func octoYamlBool(n *yaml.Node) (bool, bool) {
+func yamlBool(n *yaml.Node) (bool, bool) {
 	if n.Kind != yaml.ScalarNode {
 		return false, false
 	}
@@ -859,7 +877,7 @@ func octoYamlBool(n *yaml.Node) (bool, bool) {
 
 // cnameChecks applies octoDNS's rule that a CNAME is the only record at
 // its name (RFC 1034 §3.6.2).
-func (o *octo) cnameChecks() {
+func (o *reader) cnameChecks() {
 	for _, rel := range o.nameOrder {
 		info := o.names[rel]
 		if len(info.types) < 2 {
@@ -880,9 +898,9 @@ func (o *octo) cnameChecks() {
 	}
 }
 
-// octoCheckPack makes sure the RR can be put on the wire, so a record that
+// checkPack makes sure the RR can be put on the wire, so a record that
 // would fail at answer time fails at load time instead.
-func octoCheckPack(rr dns.RR) string {
+func checkPack(rr dns.RR) string {
 	n := dns.Len(rr)
 	hdr := dns.Len(&dns.ANY{Hdr: *rr.Header()})
 	if n-hdr > 0xFFFF {
@@ -895,9 +913,9 @@ func octoCheckPack(rr dns.RR) string {
 	return ""
 }
 
-// octoCheckOwner validates a name relative to the origin and returns it lower
+// checkOwner validates a name relative to the origin and returns it lower
 // cased, or a description of what is wrong.
-func octoCheckOwner(name string) (string, string) {
+func checkOwner(name string) (string, string) {
 	if name == "" {
 		return "", ""
 	}
@@ -907,15 +925,15 @@ func octoCheckOwner(name string) (string, string) {
 	if strings.HasSuffix(name, ".") {
 		return "", `names are relative to the zone; drop the trailing "."`
 	}
-	if bad := octoCheckLabels(name, true); bad != "" {
+	if bad := checkLabels(name, true); bad != "" {
 		return "", bad
 	}
 	return strings.ToLower(name), ""
 }
 
-// octoCheckTarget validates a fully qualified name in a value and returns it
+// checkTarget validates a fully qualified name in a value and returns it
 // lower cased. allowRoot permits "." (null MX, SRV "no service", ...).
-func octoCheckTarget(name string, allowRoot bool) (string, string) {
+func checkTarget(name string, allowRoot bool) (string, string) {
 	if name == "." {
 		if allowRoot {
 			return ".", ""
@@ -928,7 +946,7 @@ func octoCheckTarget(name string, allowRoot bool) (string, string) {
 	if !strings.HasSuffix(name, ".") {
 		return "", `must be fully qualified (end with ".")`
 	}
-	if bad := octoCheckLabels(name[:len(name)-1], false); bad != "" {
+	if bad := checkLabels(name[:len(name)-1], false); bad != "" {
 		return "", bad
 	}
 	if len(name)+1 > 255 {
@@ -937,13 +955,13 @@ func octoCheckTarget(name string, allowRoot bool) (string, string) {
 	return strings.ToLower(name), ""
 }
 
-func octoCheckLabels(name string, owner bool) string {
+func checkLabels(name string, owner bool) string {
 	for i, l := range strings.Split(name, ".") {
 		if l == "" {
 			return `has an empty label ("..", or a leading ".")`
 		}
 		if len(l) > 63 {
-			return fmt.Sprintf("label %s is longer than 63 bytes", octoQuoteShort(l))
+			return fmt.Sprintf("label %s is longer than 63 bytes", quoteShort(l))
 		}
 		if owner && l == "*" && i > 0 {
 			return `"*" is only allowed as the leftmost label`
@@ -965,70 +983,70 @@ func octoCheckLabels(name string, owner bool) string {
 	return ""
 }
 
-// octoVal is one value of a record being converted to an RR.
-type octoVal struct {
+// rawValue is one value of a record being converted to an RR.
+type rawValue struct {
 	typ string
 	n   *yaml.Node // resolved
-	s   *octoSrc
+	s   *source
 	hdr dns.RR_Header
 }
 
-func (v octoVal) pos() diag.Pos { return diag.Pos{File: v.s.file, Line: v.n.Line, Col: v.n.Column} }
+func (v rawValue) pos() diag.Pos { return diag.Pos{File: v.s.file, Line: v.n.Line, Col: v.n.Column} }
 
-func (o *octo) valErr(v octoVal, at diag.Pos, format string, args ...any) {
+func (o *reader) valErr(v rawValue, at diag.Pos, format string, args ...any) {
 	o.probs.Add(at, v.typ+" value: "+format, args...)
 }
 
 // scalar reads a value that must be a single string.
-func (o *octo) scalar(typ string, n *yaml.Node, s *octoSrc) (string, bool) {
-	if octoIsNull(n) {
+func (o *reader) scalar(typ string, n *yaml.Node, s *source) (string, bool) {
+	if isNull(n) {
 		o.probs.Add(o.pos(n, s), "%s value: missing", typ)
 		return "", false
 	}
 	if n.Kind != yaml.ScalarNode {
-		o.probs.Add(o.pos(n, s), "%s value: must be a string, got %s", typ, octoDescribe(n))
+		o.probs.Add(o.pos(n, s), "%s value: must be a string, got %s", typ, describe(n))
 		return "", false
 	}
 	return n.Value, true
 }
 
-type octoSpec struct {
+type typeSpec struct {
 	rrtype uint16
 	single bool // CNAME-like: exactly one value
-	build  func(o *octo, v octoVal) dns.RR
+	build  func(o *reader, v rawValue) dns.RR
 }
 
-var octoTypes map[string]octoSpec
+var types map[string]typeSpec
 
 func init() {
-	octoTypes = map[string]octoSpec{
-		"A":          {rrtype: dns.TypeA, build: octoBuildIP},
-		"AAAA":       {rrtype: dns.TypeAAAA, build: octoBuildIP},
+	types = map[string]typeSpec{
+		"A":          {rrtype: dns.TypeA, build: buildIP},
+		"AAAA":       {rrtype: dns.TypeAAAA, build: buildIP},
 		"ALIAS":      {rrtype: zonefile.TypeALIAS, single: true},
-		"CAA":        {rrtype: dns.TypeCAA, build: octoBuildCAA},
-		"CNAME":      {rrtype: dns.TypeCNAME, single: true, build: octoBuildName},
-		"DNAME":      {rrtype: dns.TypeDNAME, single: true, build: octoBuildName},
-		"DS":         {rrtype: dns.TypeDS, build: octoBuildDS},
-		"HTTPS":      {rrtype: dns.TypeHTTPS, build: octoBuildSVCB},
-		"LOC":        {rrtype: dns.TypeLOC, build: octoBuildLOC},
-		"MX":         {rrtype: dns.TypeMX, build: octoBuildMX},
-		"NAPTR":      {rrtype: dns.TypeNAPTR, build: octoBuildNAPTR},
-		"NS":         {rrtype: dns.TypeNS, build: octoBuildName},
-		"OPENPGPKEY": {rrtype: dns.TypeOPENPGPKEY, build: octoBuildOPENPGPKEY},
-		"PTR":        {rrtype: dns.TypePTR, build: octoBuildName},
-		"SPF":        {rrtype: dns.TypeSPF, build: octoBuildTXT},
-		"SRV":        {rrtype: dns.TypeSRV, build: octoBuildSRV},
-		"SSHFP":      {rrtype: dns.TypeSSHFP, build: octoBuildSSHFP},
-		"SVCB":       {rrtype: dns.TypeSVCB, build: octoBuildSVCB},
-		"TLSA":       {rrtype: dns.TypeTLSA, build: octoBuildTLSA},
-		"TXT":        {rrtype: dns.TypeTXT, build: octoBuildTXT},
-		"URI":        {rrtype: dns.TypeURI, build: octoBuildURI},
+		"CAA":        {rrtype: dns.TypeCAA, build: buildCAA},
+		"CNAME":      {rrtype: dns.TypeCNAME, single: true, build: buildName},
+		"DNAME":      {rrtype: dns.TypeDNAME, single: true, build: buildName},
+		"DS":         {rrtype: dns.TypeDS, build: buildDS},
+		"HTTPS":      {rrtype: dns.TypeHTTPS, build: buildSVCB},
+		"LOC":        {rrtype: dns.TypeLOC, build: buildLOC},
+		"MX":         {rrtype: dns.TypeMX, build: buildMX},
+		"NAPTR":      {rrtype: dns.TypeNAPTR, build: buildNAPTR},
+		"NS":         {rrtype: dns.TypeNS, build: buildName},
+		"OPENPGPKEY": {rrtype: dns.TypeOPENPGPKEY, build: buildOPENPGPKEY},
+		"PTR":        {rrtype: dns.TypePTR, build: buildName},
+		"SPF":        {rrtype: dns.TypeSPF, build: buildTXT},
+		"SRV":        {rrtype: dns.TypeSRV, build: buildSRV},
+		"SSHFP":      {rrtype: dns.TypeSSHFP, build: buildSSHFP},
+		"SVCB":       {rrtype: dns.TypeSVCB, build: buildSVCB},
+		"TLSA":       {rrtype: dns.TypeTLSA, build: buildTLSA},
+		"TXT":        {rrtype: dns.TypeTXT, build: buildTXT},
+		"URI":        {rrtype: dns.TypeURI, build: buildURI},
 	}
 }
 
-func octoTypeList() string {
-	names := make([]string, 0, len(octoTypes)+1)
-	for k := range octoTypes {
+func typeList() string {
+	names := make([]string, 0, len(types)+1)
+	for k := range types {
 		names = append(names, k)
 	}
 	names = append(names, "URLFWD")
@@ -1036,7 +1054,7 @@ func octoTypeList() string {
 	return strings.Join(names, ", ")
 }
 
-func octoBuildIP(o *octo, v octoVal) dns.RR {
+func buildIP(o *reader, v rawValue) dns.RR {
 	s, ok := o.scalar(v.typ, v.n, v.s)
 	if !ok {
 		return nil
@@ -1047,9 +1065,9 @@ func octoBuildIP(o *octo, v octoVal) dns.RR {
 		case err == nil && a.Is4():
 			return &dns.A{Hdr: v.hdr, A: net.IP(a.AsSlice())}
 		case err == nil && a.Is6():
-			o.valErr(v, v.pos(), "%s is an IPv6 address; it belongs in an AAAA record", octoQuoteShort(s))
+			o.valErr(v, v.pos(), "%s is an IPv6 address; it belongs in an AAAA record", quoteShort(s))
 		default:
-			o.valErr(v, v.pos(), "%s is not an IPv4 address", octoQuoteShort(s))
+			o.valErr(v, v.pos(), "%s is not an IPv4 address", quoteShort(s))
 		}
 		return nil
 	}
@@ -1057,22 +1075,22 @@ func octoBuildIP(o *octo, v octoVal) dns.RR {
 	case err == nil && a.Is6() && a.Zone() == "":
 		return &dns.AAAA{Hdr: v.hdr, AAAA: net.IP(a.AsSlice())}
 	case err == nil && a.Is4():
-		o.valErr(v, v.pos(), "%s is an IPv4 address; it belongs in an A record", octoQuoteShort(s))
+		o.valErr(v, v.pos(), "%s is an IPv4 address; it belongs in an A record", quoteShort(s))
 	default:
-		o.valErr(v, v.pos(), "%s is not an IPv6 address", octoQuoteShort(s))
+		o.valErr(v, v.pos(), "%s is not an IPv6 address", quoteShort(s))
 	}
 	return nil
 }
 
-// octoBuildName handles the types whose value is one name: CNAME, DNAME, NS, PTR.
-func octoBuildName(o *octo, v octoVal) dns.RR {
+// buildName handles the types whose value is one name: CNAME, DNAME, NS, PTR.
+func buildName(o *reader, v rawValue) dns.RR {
 	s, ok := o.scalar(v.typ, v.n, v.s)
 	if !ok {
 		return nil
 	}
-	t, bad := octoCheckTarget(s, false)
+	t, bad := checkTarget(s, false)
 	if bad != "" {
-		o.valErr(v, v.pos(), "%s %s", octoQuoteShort(s), bad)
+		o.valErr(v, v.pos(), "%s %s", quoteShort(s), bad)
 		return nil
 	}
 	switch v.hdr.Rrtype {
@@ -1088,11 +1106,11 @@ func octoBuildName(o *octo, v octoVal) dns.RR {
 }
 
 var (
-	octoUnescapedSemicolon = regexp.MustCompile(`[A-Za-z0-9_];`)
-	octoDoubleEscapedSemi  = regexp.MustCompile(`\\\\;`)
+	unescapedSemicolon = regexp.MustCompile(`[A-Za-z0-9_];`)
+	doubleEscapedSemi  = regexp.MustCompile(`\\\\;`)
 )
 
-// octoBuildTXT converts a TXT or SPF value. octoDNS's internal text escapes ";"
+// buildTXT converts a TXT or SPF value. octoDNS's internal text escapes ";"
 // as "\;" and nothing else: every other byte, backslashes included, is
 // literal. A value wrapped in double quotes is unwrapped and its `" "`
 // joins removed, as octoDNS's _ChunkedValue.process does. The bytes are cut
@@ -1101,24 +1119,24 @@ var (
 // The Txt strings are the exact bytes of each character-string, except
 // that a backslash is doubled: miekg/dns reads a backslash in Txt as the
 // start of an escape when packing, so doubling it is what makes the packed
-// RR carry exactly the value's bytes (see octoStored).
-func octoBuildTXT(o *octo, v octoVal) dns.RR {
+// RR carry exactly the value's bytes (see stored).
+func buildTXT(o *reader, v rawValue) dns.RR {
 	s, ok := o.scalar(v.typ, v.n, v.s)
 	if !ok {
 		return nil
 	}
 	good := true
-	if octoUnescapedSemicolon.MatchString(s) {
-		o.valErr(v, v.pos(), `unescaped ";" in %s; octoDNS needs "\;"`, octoQuoteShort(s))
+	if unescapedSemicolon.MatchString(s) {
+		o.valErr(v, v.pos(), `unescaped ";" in %s; octoDNS needs "\;"`, quoteShort(s))
 		good = false
 	}
-	if octoDoubleEscapedSemi.MatchString(s) {
-		o.valErr(v, v.pos(), `double-escaped ";" ("\\;") in %s; write "\;"`, octoQuoteShort(s))
+	if doubleEscapedSemi.MatchString(s) {
+		o.valErr(v, v.pos(), `double-escaped ";" ("\\;") in %s; write "\;"`, quoteShort(s))
 		good = false
 	}
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
-			o.valErr(v, v.pos(), "non-ASCII character in %s; octoDNS allows only ASCII in %s values", octoQuoteShort(s), v.typ)
+			o.valErr(v, v.pos(), "non-ASCII character in %s; octoDNS allows only ASCII in %s values", quoteShort(s), v.typ)
 			good = false
 			break
 		}
@@ -1135,35 +1153,35 @@ func octoBuildTXT(o *octo, v octoVal) dns.RR {
 		s = strings.ReplaceAll(s, `" "`, "")
 	}
 	raw := strings.ReplaceAll(s, `\;`, ";")
-	chunks := octoTxtChunks(raw)
+	chunks := txtChunks(raw)
 	if v.hdr.Rrtype == dns.TypeSPF {
 		return &dns.SPF{Hdr: v.hdr, Txt: chunks}
 	}
 	return &dns.TXT{Hdr: v.hdr, Txt: chunks}
 }
 
-// octoTxtChunks cuts raw into 255-byte character-strings in miekg/dns's
-// octoStored form.
-func octoTxtChunks(raw string) []string {
+// txtChunks cuts raw into 255-byte character-strings in miekg/dns's
+// stored form.
+func txtChunks(raw string) []string {
 	if raw == "" {
 		return []string{""}
 	}
 	var out []string
 	for len(raw) > 0 {
 		n := min(255, len(raw))
-		out = append(out, octoStored(raw[:n], false))
+		out = append(out, stored(raw[:n], false))
 		raw = raw[n:]
 	}
 	return out
 }
 
-// octoStored converts raw bytes to the form miekg/dns keeps in string fields
+// stored converts raw bytes to the form miekg/dns keeps in string fields
 // (TXT strings, CAA value, NAPTR strings, URI target): there a backslash
 // starts an escape when the RR is packed, so literal backslashes are
 // doubled and packing yields exactly the raw bytes. With quotes set, '"'
 // is escaped too, for NAPTR, whose String() writes its strings between
 // quotes unchanged. All other bytes are kept as they are.
-func octoStored(raw string, quotes bool) string {
+func stored(raw string, quotes bool) string {
 	need := func(c byte) bool { return c == '\\' || (quotes && c == '"') }
 	i := 0
 	for i < len(raw) && !need(raw[i]) {
@@ -1183,27 +1201,27 @@ func octoStored(raw string, quotes bool) string {
 	return b.String()
 }
 
-func octoIsDigit(c byte) bool { return c >= '0' && c <= '9' }
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// octoFields gives checked access to the keys of a mapping value.
-type octoFields struct {
-	o    *octo
-	v    octoVal
-	keys map[string]octoKV
+// fields gives checked access to the keys of a mapping value.
+type fields struct {
+	o    *reader
+	v    rawValue
+	keys map[string]pair
 	ok   bool
 }
 
 // fields checks that v is a mapping with only known keys.
-func (o *octo) fields(v octoVal, known ...string) *octoFields {
+func (o *reader) fields(v rawValue, known ...string) *fields {
 	if v.n.Kind != yaml.MappingNode {
-		if octoIsNull(v.n) {
-			o.valErr(v, v.pos(), "missing (expected a mapping with %s)", octoQuoteList(known))
+		if isNull(v.n) {
+			o.valErr(v, v.pos(), "missing (expected a mapping with %s)", quoteList(known))
 		} else {
-			o.valErr(v, v.pos(), "must be a mapping with %s, got %s", octoQuoteList(known), octoDescribe(v.n))
+			o.valErr(v, v.pos(), "must be a mapping with %s, got %s", quoteList(known), describe(v.n))
 		}
 		return nil
 	}
-	f := &octoFields{o: o, v: v, keys: map[string]octoKV{}, ok: true}
+	f := &fields{o: o, v: v, keys: map[string]pair{}, ok: true}
 	for _, p := range o.mapping(v.n, v.s, v.typ+" value", true) {
 		isKnown := false
 		for _, k := range known {
@@ -1222,7 +1240,7 @@ func (o *octo) fields(v octoVal, known ...string) *octoFields {
 	return f
 }
 
-func octoQuoteList(ks []string) string {
+func quoteList(ks []string) string {
 	q := make([]string, len(ks))
 	for i, k := range ks {
 		q[i] = strconv.Quote(k)
@@ -1230,15 +1248,15 @@ func octoQuoteList(ks []string) string {
 	return strings.Join(q, ", ")
 }
 
-func (f *octoFields) has(k string) bool { _, ok := f.keys[k]; return ok }
+func (f *fields) has(k string) bool { _, ok := f.keys[k]; return ok }
 
-func (f *octoFields) fail(at diag.Pos, format string, args ...any) {
+func (f *fields) fail(at diag.Pos, format string, args ...any) {
 	f.o.valErr(f.v, at, format, args...)
 	f.ok = false
 }
 
 // node returns field k resolved; a missing field is reported.
-func (f *octoFields) node(k string) (*yaml.Node, *octoSrc) {
+func (f *fields) node(k string) (*yaml.Node, *source) {
 	p, ok := f.keys[k]
 	if !ok {
 		f.fail(f.v.pos(), "missing %q", k)
@@ -1253,7 +1271,7 @@ func (f *octoFields) node(k string) (*yaml.Node, *octoSrc) {
 }
 
 // uint reads field k as an integer 0..max.
-func (f *octoFields) uint(k string, max uint64) uint64 {
+func (f *fields) uint(k string, max uint64) uint64 {
 	n, s := f.node(k)
 	if n == nil {
 		return 0
@@ -1261,17 +1279,17 @@ func (f *octoFields) uint(k string, max uint64) uint64 {
 	return f.uintNode(k, n, s, max)
 }
 
-func (f *octoFields) uintNode(k string, n *yaml.Node, s *octoSrc, max uint64) uint64 {
-	v, ok := octoYamlInt(n)
+func (f *fields) uintNode(k string, n *yaml.Node, s *source, max uint64) uint64 {
+	v, ok := yamlInt(n)
 	if !ok || v < 0 || uint64(v) > max {
-		f.fail(f.o.pos(n, s), "%q must be an integer 0..%d, got %s", k, max, octoDescribe(n))
+		f.fail(f.o.pos(n, s), "%q must be an integer 0..%d, got %s", k, max, describe(n))
 		return 0
 	}
 	return uint64(v)
 }
 
 // uintOr reads optional field k, def when absent.
-func (f *octoFields) uintOr(k string, max, def uint64) uint64 {
+func (f *fields) uintOr(k string, max, def uint64) uint64 {
 	if !f.has(k) {
 		return def
 	}
@@ -1279,61 +1297,61 @@ func (f *octoFields) uintOr(k string, max, def uint64) uint64 {
 }
 
 // float reads field k as a number in [lo, hi].
-func (f *octoFields) float(k string, lo, hi float64) float64 {
+func (f *fields) float(k string, lo, hi float64) float64 {
 	n, s := f.node(k)
 	if n == nil {
 		return 0
 	}
-	v, ok := octoYamlFloat(n)
+	v, ok := yamlFloat(n)
 	if !ok || v < lo || v > hi {
-		f.fail(f.o.pos(n, s), "%q must be a number %s..%s, got %s", k, octoFmtFloat(lo), octoFmtFloat(hi), octoDescribe(n))
+		f.fail(f.o.pos(n, s), "%q must be a number %s..%s, got %s", k, fmtFloat(lo), fmtFloat(hi), describe(n))
 		return 0
 	}
 	return v
 }
 
-func octoFmtFloat(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+func fmtFloat(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
 // str reads field k as a string (any non-null scalar, as octoDNS str()s
 // it); ok is false when it is missing or not a string (already reported).
-func (f *octoFields) str(k string) (string, diag.Pos, bool) {
+func (f *fields) str(k string) (string, diag.Pos, bool) {
 	n, s := f.node(k)
 	if n == nil {
 		return "", diag.Pos{}, false
 	}
 	at := f.o.pos(n, s)
-	if n.Kind != yaml.ScalarNode || octoIsNull(n) {
-		f.fail(at, "%q must be a string, got %s", k, octoDescribe(n))
+	if n.Kind != yaml.ScalarNode || isNull(n) {
+		f.fail(at, "%q must be a string, got %s", k, describe(n))
 		return "", at, false
 	}
 	return n.Value, at, true
 }
 
 // name reads field k as a fully qualified name.
-func (f *octoFields) name(k string, allowRoot bool) string {
+func (f *fields) name(k string, allowRoot bool) string {
 	s, at, ok := f.str(k)
 	if !ok {
 		return ""
 	}
-	t, bad := octoCheckTarget(s, allowRoot)
+	t, bad := checkTarget(s, allowRoot)
 	if bad != "" {
-		f.fail(at, "%q %s %s", k, octoQuoteShort(s), bad)
+		f.fail(at, "%q %s %s", k, quoteShort(s), bad)
 		return ""
 	}
 	return t
 }
 
-var octoHexRE = regexp.MustCompile(`^([0-9A-Fa-f]{2})+$`)
+var hexRE = regexp.MustCompile(`^([0-9A-Fa-f]{2})+$`)
 
 // hex reads field k as hexadecimal and returns it lower case, as octoDNS
 // normalizes it and as unpacking from the wire yields it.
-func (f *octoFields) hex(k string) string {
+func (f *fields) hex(k string) string {
 	s, at, ok := f.str(k)
 	if !ok {
 		return ""
 	}
-	if !octoHexRE.MatchString(s) {
-		f.fail(at, "%q must be hexadecimal (an even number of 0-9a-f digits), got %s", k, octoQuoteShort(s))
+	if !hexRE.MatchString(s) {
+		f.fail(at, "%q must be hexadecimal (an even number of 0-9a-f digits), got %s", k, quoteShort(s))
 		return ""
 	}
 	return strings.ToLower(s)
@@ -1341,9 +1359,9 @@ func (f *octoFields) hex(k string) string {
 
 // raw reads field k as a string of raw bytes (octoDNS passes CAA, NAPTR
 // and URI strings through unchanged, so a backslash is a backslash) and
-// returns it in miekg/dns's octoStored form. max > 0 limits its length (a
-// character-string holds at most 255 bytes); quotes is as for octoStored.
-func (f *octoFields) raw(k string, max int, quotes bool) string {
+// returns it in miekg/dns's stored form. max > 0 limits its length (a
+// character-string holds at most 255 bytes); quotes is as for stored.
+func (f *fields) raw(k string, max int, quotes bool) string {
 	s, at, ok := f.str(k)
 	if !ok {
 		return ""
@@ -1352,18 +1370,18 @@ func (f *octoFields) raw(k string, max int, quotes bool) string {
 		f.fail(at, "%q is %d bytes long, at most %d", k, len(s), max)
 		return ""
 	}
-	return octoStored(s, quotes)
+	return stored(s, quotes)
 }
 
-func octoBuildCAA(o *octo, v octoVal) dns.RR {
+func buildCAA(o *reader, v rawValue) dns.RR {
 	f := o.fields(v, "flags", "tag", "value")
 	if f == nil {
 		return nil
 	}
 	flags := f.uintOr("flags", 255, 0)
 	tag, at, ok := f.str("tag")
-	if ok && !octoCaaTagRE.MatchString(tag) {
-		f.fail(at, `"tag" must be letters and digits (e.g. issue, issuewild, iodef), got %s`, octoQuoteShort(tag))
+	if ok && !caaTagRE.MatchString(tag) {
+		f.fail(at, `"tag" must be letters and digits (e.g. issue, issuewild, iodef), got %s`, quoteShort(tag))
 	}
 	val := f.raw("value", 0, false)
 	if !f.ok {
@@ -1372,13 +1390,13 @@ func octoBuildCAA(o *octo, v octoVal) dns.RR {
 	return &dns.CAA{Hdr: v.hdr, Flag: uint8(flags), Tag: tag, Value: val}
 }
 
-var octoCaaTagRE = regexp.MustCompile(`^[A-Za-z0-9]{1,255}$`)
+var caaTagRE = regexp.MustCompile(`^[A-Za-z0-9]{1,255}$`)
 
-// octoBuildDS reads a DS value: key_tag, algorithm, digest_type, digest; or
+// buildDS reads a DS value: key_tag, algorithm, digest_type, digest; or
 // octoDNS's deprecated form flags, protocol, algorithm, public_key, which
 // octoDNS reads as key_tag, algorithm, digest_type, digest in that order.
-func octoBuildDS(o *octo, v octoVal) dns.RR {
-	if v.n.Kind == yaml.MappingNode && (octoMapHas(v.n, "flags") || octoMapHas(v.n, "public_key")) {
+func buildDS(o *reader, v rawValue) dns.RR {
+	if v.n.Kind == yaml.MappingNode && (mapHas(v.n, "flags") || mapHas(v.n, "public_key")) {
 		f := o.fields(v, "flags", "protocol", "algorithm", "public_key")
 		if f == nil {
 			return nil
@@ -1407,8 +1425,8 @@ func octoBuildDS(o *octo, v octoVal) dns.RR {
 	return &dns.DS{Hdr: v.hdr, KeyTag: uint16(kt), Algorithm: uint8(alg), DigestType: uint8(dt), Digest: dg}
 }
 
-// octoMapHas reports whether mapping m has key k written directly in it.
-func octoMapHas(m *yaml.Node, k string) bool {
+// mapHas reports whether mapping m has key k written directly in it.
+func mapHas(m *yaml.Node, k string) bool {
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Kind == yaml.ScalarNode && m.Content[i].Value == k {
 			return true
@@ -1417,7 +1435,7 @@ func octoMapHas(m *yaml.Node, k string) bool {
 	return false
 }
 
-func octoBuildLOC(o *octo, v octoVal) dns.RR {
+func buildLOC(o *reader, v rawValue) dns.RR {
 	f := o.fields(v, "lat_degrees", "lat_minutes", "lat_seconds", "lat_direction",
 		"long_degrees", "long_minutes", "long_seconds", "long_direction",
 		"altitude", "size", "precision_horz", "precision_vert")
@@ -1440,8 +1458,8 @@ func octoBuildLOC(o *octo, v octoVal) dns.RR {
 		return nil
 	}
 	text := fmt.Sprintf("%s %d IN LOC %d %d %s %s %d %d %s %s %sm %sm %sm %sm",
-		v.hdr.Name, v.hdr.Ttl, latD, latM, octoFmtFloat(latS), latH, lonD, lonM, octoFmtFloat(lonS), lonH,
-		octoFmtFloat(alt), octoFmtFloat(size), octoFmtFloat(ph), octoFmtFloat(pv))
+		v.hdr.Name, v.hdr.Ttl, latD, latM, fmtFloat(latS), latH, lonD, lonM, fmtFloat(lonS), lonH,
+		fmtFloat(alt), fmtFloat(size), fmtFloat(ph), fmtFloat(pv))
 	rr, err := dns.NewRR(text)
 	if err != nil || rr == nil {
 		o.valErr(v, v.pos(), "cannot be encoded: %v", err)
@@ -1450,22 +1468,22 @@ func octoBuildLOC(o *octo, v octoVal) dns.RR {
 	return rr
 }
 
-func (f *octoFields) direction(k, a, b string) string {
+func (f *fields) direction(k, a, b string) string {
 	s, at, ok := f.str(k)
 	if !ok {
 		return ""
 	}
 	u := strings.ToUpper(s)
 	if u != a && u != b {
-		f.fail(at, "%q must be %s or %s, got %s", k, a, b, octoQuoteShort(s))
+		f.fail(at, "%q must be %s or %s, got %s", k, a, b, quoteShort(s))
 		return ""
 	}
 	return u
 }
 
-// octoBuildMX reads preference and exchange, or octoDNS's older priority and
+// buildMX reads preference and exchange, or octoDNS's older priority and
 // value spelling of the same fields.
-func octoBuildMX(o *octo, v octoVal) dns.RR {
+func buildMX(o *reader, v rawValue) dns.RR {
 	f := o.fields(v, "preference", "exchange", "priority", "value")
 	if f == nil {
 		return nil
@@ -1494,7 +1512,7 @@ func octoBuildMX(o *octo, v octoVal) dns.RR {
 	return &dns.MX{Hdr: v.hdr, Preference: uint16(pref), Mx: mx}
 }
 
-func octoBuildNAPTR(o *octo, v octoVal) dns.RR {
+func buildNAPTR(o *reader, v rawValue) dns.RR {
 	f := o.fields(v, "order", "preference", "flags", "service", "regexp", "replacement")
 	if f == nil {
 		return nil
@@ -1507,7 +1525,7 @@ func octoBuildNAPTR(o *octo, v octoVal) dns.RR {
 		case "S", "A", "U", "P":
 			flags = strings.ToUpper(flags)
 		default:
-			f.fail(at, `"flags" must be one of S, A, U, P, got %s`, octoQuoteShort(flags))
+			f.fail(at, `"flags" must be one of S, A, U, P, got %s`, quoteShort(flags))
 		}
 	}
 	service := f.raw("service", 255, true)
@@ -1520,7 +1538,7 @@ func octoBuildNAPTR(o *octo, v octoVal) dns.RR {
 		Flags: flags, Service: service, Regexp: re, Replacement: repl}
 }
 
-func octoBuildOPENPGPKEY(o *octo, v octoVal) dns.RR {
+func buildOPENPGPKEY(o *reader, v rawValue) dns.RR {
 	s, ok := o.scalar(v.typ, v.n, v.s)
 	if !ok {
 		return nil
@@ -1528,13 +1546,13 @@ func octoBuildOPENPGPKEY(o *octo, v octoVal) dns.RR {
 	clean := strings.Join(strings.Fields(s), "")
 	key, err := base64.StdEncoding.DecodeString(clean)
 	if err != nil || len(key) == 0 {
-		o.valErr(v, v.pos(), "must be a base64 OpenPGP key, got %s", octoQuoteShort(s))
+		o.valErr(v, v.pos(), "must be a base64 OpenPGP key, got %s", quoteShort(s))
 		return nil
 	}
 	return &dns.OPENPGPKEY{Hdr: v.hdr, PublicKey: base64.StdEncoding.EncodeToString(key)}
 }
 
-func octoBuildSRV(o *octo, v octoVal) dns.RR {
+func buildSRV(o *reader, v rawValue) dns.RR {
 	f := o.fields(v, "priority", "weight", "port", "target")
 	if f == nil {
 		return nil
@@ -1549,7 +1567,7 @@ func octoBuildSRV(o *octo, v octoVal) dns.RR {
 	return &dns.SRV{Hdr: v.hdr, Priority: uint16(prio), Weight: uint16(weight), Port: uint16(port), Target: target}
 }
 
-func octoBuildSSHFP(o *octo, v octoVal) dns.RR {
+func buildSSHFP(o *reader, v rawValue) dns.RR {
 	f := o.fields(v, "algorithm", "fingerprint_type", "fingerprint")
 	if f == nil {
 		return nil
@@ -1563,7 +1581,7 @@ func octoBuildSSHFP(o *octo, v octoVal) dns.RR {
 	return &dns.SSHFP{Hdr: v.hdr, Algorithm: uint8(alg), Type: uint8(ft), FingerPrint: fp}
 }
 
-func octoBuildTLSA(o *octo, v octoVal) dns.RR {
+func buildTLSA(o *reader, v rawValue) dns.RR {
 	f := o.fields(v, "certificate_usage", "selector", "matching_type", "certificate_association_data")
 	if f == nil {
 		return nil
@@ -1579,7 +1597,7 @@ func octoBuildTLSA(o *octo, v octoVal) dns.RR {
 	return &dns.TLSA{Hdr: v.hdr, Usage: uint8(usage), Selector: uint8(sel), MatchingType: uint8(mt), Certificate: data}
 }
 
-func octoBuildURI(o *octo, v octoVal) dns.RR {
+func buildURI(o *reader, v rawValue) dns.RR {
 	f := o.fields(v, "priority", "weight", "target")
 	if f == nil {
 		return nil
@@ -1596,8 +1614,8 @@ func octoBuildURI(o *octo, v octoVal) dns.RR {
 	return &dns.URI{Hdr: v.hdr, Priority: uint16(prio), Weight: uint16(weight), Target: target}
 }
 
-// octoSvcParamKeys are the SvcParamKeys octoDNS knows by name (RFC 9460 §14.3.2).
-var octoSvcParamKeys = map[string]dns.SVCBKey{
+// svcParamKeys are the SvcParamKeys octoDNS knows by name (RFC 9460 §14.3.2).
+var svcParamKeys = map[string]dns.SVCBKey{
 	"mandatory":       dns.SVCB_MANDATORY,
 	"alpn":            dns.SVCB_ALPN,
 	"no-default-alpn": dns.SVCB_NO_DEFAULT_ALPN,
@@ -1607,34 +1625,34 @@ var octoSvcParamKeys = map[string]dns.SVCBKey{
 	"ipv6hint":        dns.SVCB_IPV6HINT,
 }
 
-const octoSvcKnownText = "mandatory, alpn, no-default-alpn, port, ipv4hint, ech, ipv6hint, keyNNNNN"
+const svcKnownText = "mandatory, alpn, no-default-alpn, port, ipv4hint, ech, ipv6hint, keyNNNNN"
 
-// octoSvcKey maps a svcparams key ("alpn", "key65001") to its number.
-func octoSvcKey(name string) (dns.SVCBKey, string) {
-	if k, ok := octoSvcParamKeys[name]; ok {
+// svcKey maps a svcparams key ("alpn", "key65001") to its number.
+func svcKey(name string) (dns.SVCBKey, string) {
+	if k, ok := svcParamKeys[name]; ok {
 		return k, ""
 	}
 	if strings.HasPrefix(name, "key") && len(name) > 3 {
 		n, err := strconv.ParseUint(name[3:], 10, 16)
-		if err != nil || !octoIsDigit(name[3]) {
+		if err != nil || !isDigit(name[3]) {
 			return 0, fmt.Sprintf("svcparams key %q: keyNNNNN needs a number 0..65534", name)
 		}
 		if n == 65535 {
 			return 0, fmt.Sprintf("svcparams key %q is reserved", name)
 		}
-		for known, k := range octoSvcParamKeys {
+		for known, k := range svcParamKeys {
 			if uint64(k) == n {
 				return 0, fmt.Sprintf("write svcparams key %q as %q", name, known)
 			}
 		}
 		return dns.SVCBKey(n), ""
 	}
-	return 0, fmt.Sprintf("unknown svcparams key %q (known: %s)", name, octoSvcKnownText)
+	return 0, fmt.Sprintf("unknown svcparams key %q (known: %s)", name, svcKnownText)
 }
 
-// octoBuildSVCB reads an SVCB or HTTPS value: svcpriority, targetname and an
+// buildSVCB reads an SVCB or HTTPS value: svcpriority, targetname and an
 // optional svcparams mapping (RFC 9460).
-func octoBuildSVCB(o *octo, v octoVal) dns.RR {
+func buildSVCB(o *reader, v rawValue) dns.RR {
 	f := o.fields(v, "svcpriority", "targetname", "svcparams")
 	if f == nil {
 		return nil
@@ -1646,9 +1664,9 @@ func octoBuildSVCB(o *octo, v octoVal) dns.RR {
 		pn, ps := f.node("svcparams")
 		switch {
 		case pn == nil:
-		case octoIsNull(pn):
+		case isNull(pn):
 		case pn.Kind != yaml.MappingNode:
-			f.fail(f.o.pos(pn, ps), `"svcparams" must be a mapping, got %s`, octoDescribe(pn))
+			f.fail(f.o.pos(pn, ps), `"svcparams" must be a mapping, got %s`, describe(pn))
 		default:
 			params = o.svcParams(f, pn, ps)
 			if f.ok && f.has("svcpriority") && prio == 0 && len(params) > 0 {
@@ -1667,7 +1685,7 @@ func octoBuildSVCB(o *octo, v octoVal) dns.RR {
 	return &svcb
 }
 
-func (o *octo) svcParams(f *octoFields, m *yaml.Node, s *octoSrc) []dns.SVCBKeyValue {
+func (o *reader) svcParams(f *fields, m *yaml.Node, s *source) []dns.SVCBKeyValue {
 	var out []dns.SVCBKeyValue
 	have := map[dns.SVCBKey]bool{}
 	var mandatory []dns.SVCBKey
@@ -1675,7 +1693,7 @@ func (o *octo) svcParams(f *octoFields, m *yaml.Node, s *octoSrc) []dns.SVCBKeyV
 	for _, p := range o.mapping(m, s, "svcparams", true) {
 		name := p.k.Value
 		kat := o.pos(p.k, p.s)
-		key, bad := octoSvcKey(name)
+		key, bad := svcKey(name)
 		if bad != "" {
 			f.fail(kat, "%s", bad)
 			continue
@@ -1697,7 +1715,7 @@ func (o *octo) svcParams(f *octoFields, m *yaml.Node, s *octoSrc) []dns.SVCBKeyV
 			mandatoryAt = at
 			var codes []dns.SVCBKey
 			for _, it := range items {
-				k, bad := octoSvcKey(it.v.Value)
+				k, bad := svcKey(it.v.Value)
 				switch {
 				case bad != "":
 					f.fail(o.pos(it.v, it.s), "mandatory: %s", bad)
@@ -1716,7 +1734,7 @@ func (o *octo) svcParams(f *octoFields, m *yaml.Node, s *octoSrc) []dns.SVCBKeyV
 			for _, it := range f.svcList(name, n, ns) {
 				id := it.v.Value
 				if id == "" || len(id) > 255 {
-					f.fail(o.pos(it.v, it.s), "alpn ids must be 1..255 bytes, got %s", octoQuoteShort(id))
+					f.fail(o.pos(it.v, it.s), "alpn ids must be 1..255 bytes, got %s", quoteShort(id))
 					continue
 				}
 				ids = append(ids, id)
@@ -1725,8 +1743,8 @@ func (o *octo) svcParams(f *octoFields, m *yaml.Node, s *octoSrc) []dns.SVCBKeyV
 				out = append(out, &dns.SVCBAlpn{Alpn: ids})
 			}
 		case dns.SVCB_NO_DEFAULT_ALPN:
-			if !octoIsNull(n) {
-				f.fail(at, "no-default-alpn takes no value, got %s", octoDescribe(n))
+			if !isNull(n) {
+				f.fail(at, "no-default-alpn takes no value, got %s", describe(n))
 				continue
 			}
 			out = append(out, &dns.SVCBNoDefaultAlpn{})
@@ -1738,11 +1756,11 @@ func (o *octo) svcParams(f *octoFields, m *yaml.Node, s *octoSrc) []dns.SVCBKeyV
 			for _, it := range f.svcList(name, n, ns) {
 				a, err := netip.ParseAddr(it.v.Value)
 				if key == dns.SVCB_IPV4HINT && (err != nil || !a.Is4()) {
-					f.fail(o.pos(it.v, it.s), "ipv4hint %s is not an IPv4 address", octoQuoteShort(it.v.Value))
+					f.fail(o.pos(it.v, it.s), "ipv4hint %s is not an IPv4 address", quoteShort(it.v.Value))
 					continue
 				}
 				if key == dns.SVCB_IPV6HINT && (err != nil || !a.Is6() || a.Zone() != "") {
-					f.fail(o.pos(it.v, it.s), "ipv6hint %s is not an IPv6 address", octoQuoteShort(it.v.Value))
+					f.fail(o.pos(it.v, it.s), "ipv6hint %s is not an IPv6 address", quoteShort(it.v.Value))
 					continue
 				}
 				ips = append(ips, net.IP(a.AsSlice()))
@@ -1756,24 +1774,24 @@ func (o *octo) svcParams(f *octoFields, m *yaml.Node, s *octoSrc) []dns.SVCBKeyV
 				out = append(out, &dns.SVCBIPv6Hint{Hint: ips})
 			}
 		case dns.SVCB_ECHCONFIG:
-			if n.Kind != yaml.ScalarNode || octoIsNull(n) {
-				f.fail(at, "ech must be a base64 string, got %s", octoDescribe(n))
+			if n.Kind != yaml.ScalarNode || isNull(n) {
+				f.fail(at, "ech must be a base64 string, got %s", describe(n))
 				continue
 			}
 			b, err := base64.StdEncoding.DecodeString(n.Value)
 			if err != nil || len(b) == 0 {
-				f.fail(at, "ech must be a base64 string, got %s", octoQuoteShort(n.Value))
+				f.fail(at, "ech must be a base64 string, got %s", quoteShort(n.Value))
 				continue
 			}
 			out = append(out, &dns.SVCBECHConfig{ECH: b})
 		default:
 			var data []byte
 			switch {
-			case octoIsNull(n):
+			case isNull(n):
 			case n.Kind == yaml.ScalarNode:
 				data = []byte(n.Value)
 			default:
-				f.fail(at, "%s must be a string or empty, got %s", name, octoDescribe(n))
+				f.fail(at, "%s must be a string or empty, got %s", name, describe(n))
 				continue
 			}
 			out = append(out, &dns.SVCBLocal{KeyCode: key, Data: data})
@@ -1792,23 +1810,23 @@ func (o *octo) svcParams(f *octoFields, m *yaml.Node, s *octoSrc) []dns.SVCBKeyV
 
 // svcList reads a svcparams value that octoDNS requires to be a list of
 // strings.
-func (f *octoFields) svcList(name string, n *yaml.Node, s *octoSrc) []octoItem {
+func (f *fields) svcList(name string, n *yaml.Node, s *source) []item {
 	if n.Kind != yaml.SequenceNode {
-		f.fail(f.o.pos(n, s), "svcparams %q must be a list, got %s", name, octoDescribe(n))
+		f.fail(f.o.pos(n, s), "svcparams %q must be a list, got %s", name, describe(n))
 		return nil
 	}
-	var out []octoItem
+	var out []item
 	for _, e := range n.Content {
 		ev, es, ok := f.o.resolve(e, s)
 		if !ok {
 			f.ok = false
 			continue
 		}
-		if ev.Kind != yaml.ScalarNode || octoIsNull(ev) {
-			f.fail(f.o.pos(ev, es), "svcparams %q items must be strings, got %s", name, octoDescribe(ev))
+		if ev.Kind != yaml.ScalarNode || isNull(ev) {
+			f.fail(f.o.pos(ev, es), "svcparams %q items must be strings, got %s", name, describe(ev))
 			continue
 		}
-		out = append(out, octoItem{ev, es})
+		out = append(out, item{ev, es})
 	}
 	return out
 }

@@ -1,4 +1,4 @@
-package zones
+package octodns
 
 import (
 	"os"
@@ -35,7 +35,7 @@ func FuzzParseOctoDNS(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		recs, probs := ParseOctoDNS("fuzz.yaml", "example.com.", data)
+		recs, probs := Parse("fuzz.yaml", "example.com.", data)
 		for _, p := range probs {
 			if p.Pos.File == "" || p.Msg == "" {
 				t.Fatalf("problem without file or message: %#v", p)

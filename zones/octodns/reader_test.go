@@ -1,4 +1,4 @@
-package zones
+package octodns
 
 import (
 	"encoding/binary"
@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/miekg/dns"
-	"gopkg.in/yaml.v3"
 
 	"github.com/smartdns/smartdns/internal/diag"
 	"github.com/smartdns/smartdns/zones/zonefile"
@@ -25,15 +24,15 @@ func init() {
 	}
 }
 
-func octoUpdating() bool {
+func updating() bool {
 	f := flag.Lookup("update")
 	return f != nil && f.Value.String() == "true"
 }
 
-// octoDump renders records and problems one per line: RRs as rr.String(),
+// dump renders records and problems one per line: RRs as rr.String(),
 // an ALIAS as "name ttl IN ALIAS target", a record with a dynamic block
 // followed by a "; dynamic" note.
-func octoDump(recs []zonefile.Record, probs diag.Problems) string {
+func dump(recs []zonefile.Record, probs diag.Problems) string {
 	var b strings.Builder
 	for _, r := range recs {
 		if r.Type == zonefile.TypeALIAS {
@@ -44,7 +43,7 @@ func octoDump(recs []zonefile.Record, probs diag.Problems) string {
 			b.WriteByte('\n')
 		}
 		if r.Dynamic != nil {
-			fmt.Fprintf(&b, "; %s %s has a dynamic block at line %d\n", r.Name, dns.TypeToString[r.Type], r.Dynamic.Line)
+			fmt.Fprintf(&b, "; %s %s is dynamic: %d pools, %d rules\n", r.Name, dns.TypeToString[r.Type], len(r.Dynamic.Record.Pools), len(r.Dynamic.Record.Rules))
 		}
 	}
 	for _, p := range probs {
@@ -54,9 +53,9 @@ func octoDump(recs []zonefile.Record, probs diag.Problems) string {
 	return b.String()
 }
 
-func octoCheckGolden(t *testing.T, golden, got string) {
+func checkGolden(t *testing.T, golden, got string) {
 	t.Helper()
-	if octoUpdating() {
+	if updating() {
 		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -82,14 +81,14 @@ func TestOctoDNSGolden(t *testing.T) {
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			path := filepath.Join("testdata", "octodns", tc.file)
-			recs, probs := ParseOctoDNSFile(path, tc.origin)
-			octoCheckGolden(t, strings.TrimSuffix(path, ".yaml")+".golden", octoDump(recs, probs))
+			recs, probs := ParseFile(path, tc.origin)
+			checkGolden(t, strings.TrimSuffix(path, ".yaml")+".golden", dump(recs, probs))
 		})
 	}
 }
 
-// octoRrStrings maps "name TYPE" to the rr.String() of each RR.
-func octoRrStrings(recs []zonefile.Record) map[string][]string {
+// rrStrings maps "name TYPE" to the rr.String() of each RR.
+func rrStrings(recs []zonefile.Record) map[string][]string {
 	m := map[string][]string{}
 	for _, r := range recs {
 		k := r.Name + " " + dns.TypeToString[r.Type]
@@ -105,7 +104,7 @@ func octoRrStrings(recs []zonefile.Record) map[string][]string {
 
 func TestOctoDNSUnitTests(t *testing.T) {
 	path := filepath.Join("testdata", "octodns", "unit.tests.yaml")
-	recs, probs := ParseOctoDNSFile(path, "unit.tests.")
+	recs, probs := ParseFile(path, "unit.tests.")
 	if probs.HasErrors() {
 		t.Fatalf("errors:\n%v", probs.Errors())
 	}
@@ -121,7 +120,7 @@ func TestOctoDNSUnitTests(t *testing.T) {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(gotWarn, "\n"), strings.Join(wantWarn, "\n"))
 	}
 
-	got := octoRrStrings(recs)
+	got := rrStrings(recs)
 	for key, want := range map[string][]string{
 		"unit.tests. A": {
 			"unit.tests.\t300\tIN\tA\t1.2.3.4",
@@ -185,16 +184,16 @@ func TestOctoDNSUnitTests(t *testing.T) {
 	if want := []string{"v=DKIM1;k=rsa;s=email;h=sha256;p=A/kinda+of/long/string+with+numb3rs"}; !reflect.DeepEqual(dkim.Txt, want) {
 		t.Errorf("DKIM Txt = %q, want %q", dkim.Txt, want)
 	}
-	if r := byName["excluded.unit.tests. CNAME"]; r.Octodns == nil || r.Octodns.Kind != yaml.MappingNode {
-		t.Errorf("excluded: octodns block not kept: %+v", r.Octodns)
+	if _, ok := byName["excluded.unit.tests. CNAME"]; !ok {
+		t.Error("excluded: a record with an octodns block (excluded providers) was not loaded")
 	}
 	www := byName["www.unit.tests. A"]
 	if want := (diag.Pos{File: path, Line: 196, Col: 1}); www.Pos != want {
-		t.Errorf("www diag.Pos = %v, want %v", www.Pos, want)
+		t.Errorf("www Pos = %v, want %v", www.Pos, want)
 	}
 	apex := byName["unit.tests. SSHFP"]
 	if want := (diag.Pos{File: path, Line: 21, Col: 5}); apex.Pos != want {
-		t.Errorf("apex SSHFP diag.Pos = %v, want %v", apex.Pos, want)
+		t.Errorf("apex SSHFP Pos = %v, want %v", apex.Pos, want)
 	}
 	for _, r := range recs {
 		for _, rr := range r.RRs {
@@ -207,7 +206,7 @@ func TestOctoDNSUnitTests(t *testing.T) {
 }
 
 func TestOctoDNSSubzone(t *testing.T) {
-	recs, probs := ParseOctoDNSFile(filepath.Join("testdata", "octodns", "subzone.unit.tests.yaml"), "subzone.unit.tests.")
+	recs, probs := ParseFile(filepath.Join("testdata", "octodns", "subzone.unit.tests.yaml"), "subzone.unit.tests.")
 	if len(probs) != 0 {
 		t.Fatalf("problems:\n%v", probs)
 	}
@@ -227,8 +226,8 @@ func TestOctoDNSSubzone(t *testing.T) {
 	}
 }
 
-// octoRdatas returns the rdata text of each RR of each record, by "name TYPE".
-func octoRdatas(recs []zonefile.Record) map[string][]string {
+// rdatas returns the rdata text of each RR of each record, by "name TYPE".
+func rdatas(recs []zonefile.Record) map[string][]string {
 	m := map[string][]string{}
 	for _, r := range recs {
 		for _, rr := range r.RRs {
@@ -261,25 +260,17 @@ func TestOctoDNSDynamic(t *testing.T) {
 		{"split/dynamic.tests.tst/simple-weighted.yaml", map[string][]string{"simple-weighted.dynamic.tests. CNAME": {"default.unit.tests."}}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			recs, probs := ParseOctoDNSFile(filepath.Join("testdata", "octodns", tc.file), "dynamic.tests.")
+			recs, probs := ParseFile(filepath.Join("testdata", "octodns", tc.file), "dynamic.tests.")
 			if len(probs) != 0 {
 				t.Fatalf("problems:\n%v", probs)
 			}
-			if got := octoRdatas(recs); !reflect.DeepEqual(got, tc.values) {
+			if got := rdatas(recs); !reflect.DeepEqual(got, tc.values) {
 				t.Errorf("values:\n got %q\nwant %q", got, tc.values)
 			}
 			for _, r := range recs {
 				d := r.Dynamic
-				if d == nil || d.Kind != yaml.MappingNode {
-					t.Errorf("%s: no dynamic mapping", r.Name)
-					continue
-				}
-				var keys []string
-				for i := 0; i+1 < len(d.Content); i += 2 {
-					keys = append(keys, d.Content[i].Value)
-				}
-				if !reflect.DeepEqual(keys, []string{"pools", "rules"}) {
-					t.Errorf("%s: dynamic keys %q", r.Name, keys)
+				if d == nil || len(d.Record.Pools) == 0 || len(d.Record.Rules) == 0 {
+					t.Errorf("%s: no dynamic pools and rules read: %+v", r.Name, d)
 				}
 			}
 		})
@@ -458,7 +449,7 @@ func TestOctoDNSErrors(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, probs := ParseOctoDNS("zone.yaml", "example.com.", []byte(tc.in))
+			_, probs := Parse("zone.yaml", "example.com.", []byte(tc.in))
 			var got []string
 			for _, p := range probs {
 				got = append(got, p.Error())
@@ -472,7 +463,7 @@ func TestOctoDNSErrors(t *testing.T) {
 
 func TestOctoDNSEmpty(t *testing.T) {
 	for _, in := range []string{"", "---\n", "# only a comment\n", "~\n", "--- {}\n"} {
-		recs, probs := ParseOctoDNS("zone.yaml", "example.com.", []byte(in))
+		recs, probs := Parse("zone.yaml", "example.com.", []byte(in))
 		if len(recs) != 0 || len(probs) != 0 {
 			t.Errorf("%q: got %d records, problems %v", in, len(recs), probs)
 		}
@@ -480,7 +471,7 @@ func TestOctoDNSEmpty(t *testing.T) {
 }
 
 func TestOctoDNSFileMissing(t *testing.T) {
-	_, probs := ParseOctoDNSFile(filepath.Join("testdata", "octodns", "no-such.yaml"), "example.com.")
+	_, probs := ParseFile(filepath.Join("testdata", "octodns", "no-such.yaml"), "example.com.")
 	want := filepath.Join("testdata", "octodns", "no-such.yaml") + ":1:1: cannot read zone file: no such file"
 	if probs.Error() != want {
 		t.Errorf("got %q, want %q", probs.Error(), want)
@@ -492,7 +483,7 @@ func TestOctoDNSApexAndLowerCase(t *testing.T) {
 		"'':\n  type: ALIAS\n  value: LB.Example.NET.\n" +
 		"WWW.Sub:\n  type: MX\n  value: {preference: 5, exchange: MAIL.Example.COM.}\n" +
 		"'*':\n  type: CNAME\n  value: www.example.com.\n"
-	recs, probs := ParseOctoDNS("zone.yaml", "example.com.", []byte(in))
+	recs, probs := Parse("zone.yaml", "example.com.", []byte(in))
 	if len(probs) != 0 {
 		t.Fatalf("problems:\n%v", probs)
 	}
@@ -511,8 +502,8 @@ func TestOctoDNSApexAndLowerCase(t *testing.T) {
 	}
 }
 
-// octoRdataBytes packs rr and returns its RDATA.
-func octoRdataBytes(t *testing.T, rr dns.RR) []byte {
+// rdataBytes packs rr and returns its RDATA.
+func rdataBytes(t *testing.T, rr dns.RR) []byte {
 	t.Helper()
 	buf := make([]byte, dns.Len(rr)+64)
 	off, err := dns.PackRR(rr, buf, 0, nil, false)
@@ -526,8 +517,8 @@ func octoRdataBytes(t *testing.T, rr dns.RR) []byte {
 	return buf[hdr:off]
 }
 
-// octoCharacterStrings splits TXT RDATA into its character-strings.
-func octoCharacterStrings(t *testing.T, rdata []byte) []string {
+// characterStrings splits TXT RDATA into its character-strings.
+func characterStrings(t *testing.T, rdata []byte) []string {
 	t.Helper()
 	var out []string
 	for len(rdata) > 0 {
@@ -550,7 +541,7 @@ func TestOctoDNSTXTChunks(t *testing.T) {
 		"semi:\n  type: TXT\n  value: '" + semi + "'\n" +
 		"odd:\n  type: TXT\n  value: 'a \"quoted\" back\\slash'\n" +
 		"spf:\n  type: SPF\n  value: " + long + "\n"
-	recs, probs := ParseOctoDNS("zone.yaml", "example.com.", []byte(in))
+	recs, probs := Parse("zone.yaml", "example.com.", []byte(in))
 	if len(probs) != 0 {
 		t.Fatalf("problems:\n%v", probs)
 	}
@@ -561,7 +552,7 @@ func TestOctoDNSTXTChunks(t *testing.T) {
 		{long[:255], long[255:510], long[510:]},
 	} {
 		rr := recs[i].RRs[0]
-		if got := octoCharacterStrings(t, octoRdataBytes(t, rr)); !reflect.DeepEqual(got, want) {
+		if got := characterStrings(t, rdataBytes(t, rr)); !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: wire strings %q, want %q", rr.Header().Name, got, want)
 		}
 	}
@@ -579,15 +570,15 @@ func TestOctoDNSRawStrings(t *testing.T) {
 	in := "" +
 		"naptr:\n  type: NAPTR\n  value: {order: 1, preference: 2, flags: u, service: E2U+sip, regexp: '!^\\+1(.*)$!sip:\\1@\"x\".example!', replacement: .}\n" +
 		"caa:\n  type: CAA\n  value: {tag: iodef, value: 'mailto:\"a\\b\"@example.com'}\n"
-	recs, probs := ParseOctoDNS("zone.yaml", "example.com.", []byte(in))
+	recs, probs := Parse("zone.yaml", "example.com.", []byte(in))
 	if len(probs) != 0 {
 		t.Fatalf("problems:\n%v", probs)
 	}
-	naptr := octoRdataBytes(t, recs[0].RRs[0])
+	naptr := rdataBytes(t, recs[0].RRs[0])
 	if want := `!^\+1(.*)$!sip:\1@"x".example!`; !strings.Contains(string(naptr), string(rune(len(want)))+want) {
 		t.Errorf("NAPTR rdata %q lacks regexp %q", naptr, want)
 	}
-	caa := octoRdataBytes(t, recs[1].RRs[0])
+	caa := rdataBytes(t, recs[1].RRs[0])
 	if want := `mailto:"a\b"@example.com`; !strings.HasSuffix(string(caa), want) {
 		t.Errorf("CAA rdata %q does not end in %q", caa, want)
 	}
@@ -598,7 +589,7 @@ func TestOctoDNSRawStrings(t *testing.T) {
 			t.Errorf("%s does not read back: %v", r.RRs[0], err)
 			continue
 		}
-		if got, want := octoRdataBytes(t, back), octoRdataBytes(t, r.RRs[0]); string(got) != string(want) {
+		if got, want := rdataBytes(t, back), rdataBytes(t, r.RRs[0]); string(got) != string(want) {
 			t.Errorf("%s reads back as rdata %q, want %q", r.RRs[0], got, want)
 		}
 	}
@@ -606,7 +597,7 @@ func TestOctoDNSRawStrings(t *testing.T) {
 
 func TestOctoDNSInclude(t *testing.T) {
 	path := filepath.Join("testdata", "octodns", "include", "zone.yaml")
-	recs, probs := ParseOctoDNSFile(path, "example.com.")
+	recs, probs := ParseFile(path, "example.com.")
 	if len(probs) != 0 {
 		t.Fatalf("problems:\n%v", probs)
 	}
@@ -632,7 +623,7 @@ func TestOctoDNSInclude(t *testing.T) {
 	}
 	// A record read from an included file has its position there.
 	if p, want := pos["www.example.com. AAAA"], (diag.Pos{File: filepath.Join("testdata", "octodns", "include", "www-records.yaml"), Line: 5, Col: 3}); p != want {
-		t.Errorf("www AAAA diag.Pos = %v, want %v", p, want)
+		t.Errorf("www AAAA Pos = %v, want %v", p, want)
 	}
 
 	// Bytes already read: includes resolve against path's folder.
@@ -640,13 +631,13 @@ func TestOctoDNSInclude(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs2, probs2 := ParseOctoDNS(path, "example.com.", data)
-	if len(probs2) != 0 || octoDump(recs2, nil) != octoDump(recs, nil) {
-		t.Errorf("ParseOctoDNS differs from ParseOctoDNSFile: %v", probs2)
+	recs2, probs2 := Parse(path, "example.com.", data)
+	if len(probs2) != 0 || dump(recs2, nil) != dump(recs, nil) {
+		t.Errorf("Parse differs from ParseFile: %v", probs2)
 	}
 
 	bad := filepath.Join("testdata", "octodns", "include")
-	_, probs = ParseOctoDNSFile(filepath.Join(bad, "bad.yaml"), "example.com.")
+	_, probs = ParseFile(filepath.Join(bad, "bad.yaml"), "example.com.")
 	in := func(name string) string { return filepath.Join(bad, name) }
 	wantProbs := []string{
 		in("bad-values.yaml") + `:3:3: A value: "192.0.2.300" is not an IPv4 address`,
@@ -669,13 +660,13 @@ func TestOctoDNSIncludeSelfAndDevices(t *testing.T) {
 	if err := os.WriteFile(self, []byte("www: !include self.yaml\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, probs := ParseOctoDNSFile(self, "example.com.")
+	_, probs := ParseFile(self, "example.com.")
 	want := self + `:1:6: !include "self.yaml": include loop: ` + self + ` -> ` + self
 	if probs.Error() != want {
 		t.Errorf("got %q\nwant %q", probs.Error(), want)
 	}
 	if _, err := os.Stat("/dev/zero"); err == nil {
-		_, probs = ParseOctoDNS(self, "example.com.", []byte("www: !include /dev/zero\n"))
+		_, probs = Parse(self, "example.com.", []byte("www: !include /dev/zero\n"))
 		want := self + `:1:6: !include "/dev/zero": cannot read /dev/zero: not a regular file`
 		if probs.Error() != want {
 			t.Errorf("got %q\nwant %q", probs.Error(), want)
@@ -688,7 +679,7 @@ func TestOctoDNSMergeKeys(t *testing.T) {
 		"base: &base\n  type: A\n  ttl: 60\n  value: 192.0.2.1\n" +
 		"copy:\n  <<: *base\n  value: 192.0.2.2\n" +
 		"list:\n  - <<: [*base]\n    ttl: 30\n"
-	recs, probs := ParseOctoDNS("zone.yaml", "example.com.", []byte(in))
+	recs, probs := Parse("zone.yaml", "example.com.", []byte(in))
 	if len(probs) != 0 {
 		t.Fatalf("problems:\n%v", probs)
 	}
@@ -720,7 +711,7 @@ func TestOctoDNSAliasBomb(t *testing.T) {
 		}
 		prev = name
 	}
-	_, probs := ParseOctoDNS("zone.yaml", "example.com.", []byte(b.String()))
+	_, probs := Parse("zone.yaml", "example.com.", []byte(b.String()))
 	if !strings.Contains(probs.Error(), "too many aliases, merges or includes to expand") {
 		t.Errorf("no expansion limit problem:\n%v", probs)
 	}
@@ -734,7 +725,7 @@ func TestOctoDNSWireRoundTrip(t *testing.T) {
 	files = append(files, more...)
 	n := 0
 	for _, f := range files {
-		recs, _ := ParseOctoDNSFile(f, "example.com.")
+		recs, _ := ParseFile(f, "example.com.")
 		for _, r := range recs {
 			for _, rr := range r.RRs {
 				buf := make([]byte, dns.Len(rr)+64)
@@ -748,7 +739,7 @@ func TestOctoDNSWireRoundTrip(t *testing.T) {
 					t.Errorf("%s: unpack %s: %v", f, rr, err)
 					continue
 				}
-				if got, want := octoRdataBytes(t, back), octoRdataBytes(t, rr); string(got) != string(want) {
+				if got, want := rdataBytes(t, back), rdataBytes(t, rr); string(got) != string(want) {
 					t.Errorf("%s: round trip %s -> %s", f, rr, back)
 				}
 				if !strings.EqualFold(back.String(), rr.String()) {
@@ -780,7 +771,7 @@ func TestOctoDNSLarge(t *testing.T) {
 		{"plain", plain.String(), n},
 		{"merged", merged.String(), n + 1}, // and "defaults" itself
 	} {
-		recs, probs := ParseOctoDNS("zone.yaml", "example.com.", []byte(tc.in))
+		recs, probs := Parse("zone.yaml", "example.com.", []byte(tc.in))
 		if len(probs) != 0 {
 			t.Fatalf("%s: %d problems, first: %v", tc.name, len(probs), probs[0])
 		}
@@ -797,6 +788,6 @@ func BenchmarkParseOctoDNSUnitTests(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		ParseOctoDNS("unit.tests.yaml", "unit.tests.", data)
+		Parse("unit.tests.yaml", "unit.tests.", data)
 	}
 }
