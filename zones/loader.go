@@ -69,8 +69,17 @@ type ZoneReport struct {
 
 // LoadReport is the outcome of one Load.
 type LoadReport struct {
-	Zones   []ZoneReport
+	Zones []ZoneReport
+	// Skipped are the entries of the zones folder that are not read as
+	// zones, with the reason (an $INCLUDE or !include may still read
+	// them).
+	Skipped []Skipped
 	Changed bool // a new snapshot was built
+}
+
+// Skipped is an entry of the zones folder that is not read as a zone.
+type Skipped struct {
+	Path, Reason string
 }
 
 // Failed lists the zone reports that have errors.
@@ -84,19 +93,31 @@ func (r LoadReport) Failed() []ZoneReport {
 	return out
 }
 
-// ZoneFile maps a file name to the zone it holds: "<zone>.yaml" or
-// "<zone>.zone". ok is false for other files.
+// ZoneFile maps a file name to the zone it holds: "<zone>.yaml",
+// "<zone>.yml" or "<zone>.zone", the root zone being ".yaml" or ".zone"
+// (octoDNS names files after the zone with its trailing dot). ok is false
+// for other files, hidden ones (".name.zone") included.
 func ZoneFile(name string) (origin string, ok bool) {
+	origin, why := zoneFileName(name)
+	return origin, why == ""
+}
+
+// zoneFileName is ZoneFile, saying why a file is not a zone file.
+func zoneFileName(name string) (origin, why string) {
 	for _, ext := range []string{".yaml", ".yml", ".zone"} {
-		if strings.HasSuffix(name, ext) && len(name) > len(ext) {
-			base := strings.TrimSuffix(name, ext)
-			if strings.HasPrefix(base, ".") {
-				return "", false
-			}
-			return strings.ToLower(strings.TrimSuffix(base, ".") + "."), true
+		if !strings.HasSuffix(name, ext) {
+			continue
 		}
+		base := strings.TrimSuffix(name, ext)
+		switch {
+		case base == "" || base == ".":
+			return ".", "" // the root zone
+		case strings.HasPrefix(base, "."):
+			return "", "a hidden file (its name starts with a dot)"
+		}
+		return strings.ToLower(strings.TrimSuffix(base, ".") + "."), ""
 	}
-	return "", false
+	return "", "not a zone file (zone files are named <zone>.yaml, <zone>.yml or <zone>.zone)"
 }
 
 // ParseFile reads one zone file in the format its extension names.
@@ -119,14 +140,18 @@ func ParseBytes(path, origin string, data []byte) ([]zonefile.Record, diag.Probl
 // zoneEntry maps an entry of the zones folder to its zone: a file
 // "<zone>.yaml", "<zone>.yml" or "<zone>.zone", or a folder "<zone>." in
 // octoDNS's split form (one YAML file per record, or per group of them).
-func zoneEntry(name string, isDir bool) (string, bool) {
+// why says why an entry that is not a zone is skipped.
+func zoneEntry(name string, isDir bool) (origin, why string) {
 	if !isDir {
-		return ZoneFile(name)
+		return zoneFileName(name)
 	}
-	if !strings.HasSuffix(name, ".") || strings.HasPrefix(name, ".") || len(name) < 2 {
-		return "", false
+	switch {
+	case strings.HasPrefix(name, "."):
+		return "", "a hidden folder"
+	case !strings.HasSuffix(name, ".") || len(name) < 2:
+		return "", "a folder that is not a split zone (split zone folders are named <zone>. with the trailing dot)"
 	}
-	return strings.ToLower(name), true
+	return strings.ToLower(name), ""
 }
 
 // splitFiles lists the YAML files of a split zone folder, sorted.
@@ -259,8 +284,10 @@ func (l *Loader) Load(force bool) (*Snapshot, LoadReport) {
 	byOrigin := map[string]string{}
 	var names []string
 	for _, e := range entries {
-		if _, ok := zoneEntry(e.Name(), e.IsDir()); ok {
+		if _, why := zoneEntry(e.Name(), e.IsDir()); why == "" {
 			names = append(names, e.Name())
+		} else {
+			rep.Skipped = append(rep.Skipped, Skipped{Path: filepath.Join(l.Dir, e.Name()), Reason: why})
 		}
 	}
 	sort.Strings(names)

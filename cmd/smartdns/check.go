@@ -40,6 +40,9 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		}
 		nerr += len(z.Problems.Errors())
 	}
+	for _, sk := range rep.Skipped {
+		fmt.Fprintf(stdout, "%s: skipped: %s\n", sk.Path, sk.Reason)
+	}
 	nzones := 0
 	if snap != nil {
 		for _, z := range snap.Zones() {
