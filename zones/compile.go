@@ -191,7 +191,7 @@ func Compile(origin, file string, recs []zonefile.Record, opt CompileOptions) (*
 		}
 		rname := opt.SOA.Rname
 		if rname == "" {
-			rname = strings.TrimSuffix("hostmaster."+origin, ".") + "." // the root: hostmaster.
+			rname = "hostmaster." + strings.TrimPrefix(origin, ".") // the root's: hostmaster.
 		}
 		z.soa = dns.SOA{
 			Hdr:     dns.RR_Header{Name: origin, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: opt.SOA.TTL},
