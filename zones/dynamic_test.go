@@ -297,7 +297,7 @@ func TestDynamicErrors(t *testing.T) {
 			`unknown-keys.yaml:6:5: unknown key "pool" in dynamic (known: pools, rules)`,
 			`unknown-keys.yaml:10:9: unknown key "fallbak" in pool "one" (known: values, fallback)`,
 			`unknown-keys.yaml:13:13: unknown key "wieght" in pool "one" value 1 (known: value, weight, status)`,
-			`unknown-keys.yaml:16:20: CNAME value: "two.example.net" must be fully qualified (end with ".")`,
+			`unknown-keys.yaml:16:20: warning: "two.example.net" has no trailing dot: read as the fully qualified two.example.net., as octoDNS 1.x reads it (write the dot to silence this warning)`,
 			`unknown-keys.yaml:19:9: unknown key "geo" in rule 1 (known: pool, geos, subnets, asns)`,
 			`unknown-keys.yaml:25:7: unknown key "answer" in octodns.smartdns (known: answers, policy, exhausted, locations, healthcheck, shed, slow_start)`,
 			`unknown-keys.yaml:27:9: "path" goes under octodns.healthcheck, not octodns.smartdns.healthcheck`,

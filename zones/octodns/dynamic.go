@@ -119,9 +119,12 @@ type dynASN struct {
 // compiler builds pools from. dynFile and octodnsFile name the files the
 // blocks are in (an !include may have brought them). It returns nil when
 // there is any error; every problem found is returned.
-func readDynamic(r *zonefile.Record, dynamic *yaml.Node, dynFile string, octodns *yaml.Node, octodnsFile string) (*zonefile.Dynamic, diag.Problems) {
+//
+// warned are the warnings the file has given already (shared, so that a
+// warning given once per file is).
+func readDynamic(r *zonefile.Record, dynamic *yaml.Node, dynFile string, octodns *yaml.Node, octodnsFile string, warned map[string]bool) (*zonefile.Dynamic, diag.Problems) {
 	c := &dynReader{
-		o:       &reader{files: map[string]*fileInfo{}, warned: map[string]bool{}, names: map[string]*nameInfo{}},
+		o:       &reader{files: map[string]*fileInfo{}, warned: warned, names: map[string]*nameInfo{}},
 		r:       r,
 		buf:     make([]byte, 65535),
 		byName:  map[string]int{},

@@ -147,6 +147,16 @@ func (o *reader) warnOnce(key string, at diag.Pos, format string, args ...any) {
 	o.probs.Warn(at, format, args...)
 }
 
+// dotless warns, once per file, of a name in a value written without its
+// trailing dot: it is read as fully qualified, as octoDNS 1.x reads it, not
+// relative to the zone.
+func (o *reader) dotless(name string, at diag.Pos) {
+	if name == "" || strings.HasSuffix(name, ".") {
+		return
+	}
+	o.warnOnce("dotless:"+at.File, at, "%s has no trailing dot: read as the fully qualified %s, as octoDNS 1.x reads it (write the dot to silence this warning)", quoteShort(name), name+".")
+}
+
 func absPath(p string) string {
 	if a, err := filepath.Abs(p); err == nil {
 		return a
@@ -726,6 +736,7 @@ func (o *reader) record(rel string, info *nameInfo, m *yaml.Node, s *source, at 
 			o.probs.Add(o.pos(it.v, it.s), "ALIAS value: %s %s", quoteShort(str), bad)
 			return
 		}
+		o.dotless(str, o.pos(it.v, it.s))
 		rec.Target = t
 		if good {
 			o.records = append(o.records, rec)
@@ -763,7 +774,7 @@ func (o *reader) record(rel string, info *nameInfo, m *yaml.Node, s *source, at 
 				rr.Header().Ttl = DynamicTTL
 			}
 		}
-		dyn, probs := readDynamic(&rec, dynNode, dynFile, octodns, octodnsFile)
+		dyn, probs := readDynamic(&rec, dynNode, dynFile, octodns, octodnsFile, o.warned)
 		o.probs = append(o.probs, probs...)
 		rec.Dynamic = dyn
 		if dyn == nil {
@@ -944,7 +955,9 @@ func checkTarget(name string, allowRoot bool) (string, string) {
 		return "", "is empty"
 	}
 	if !strings.HasSuffix(name, ".") {
-		return "", `must be fully qualified (end with ".")`
+		// octoDNS 1.x loads such names as fully qualified (it warns of
+		// the missing dot), and real repositories have them: so do we.
+		name += "."
 	}
 	if bad := checkLabels(name[:len(name)-1], false); bad != "" {
 		return "", bad
@@ -1093,6 +1106,7 @@ func buildName(o *reader, v rawValue) dns.RR {
 		o.valErr(v, v.pos(), "%s %s", quoteShort(s), bad)
 		return nil
 	}
+	o.dotless(s, v.pos())
 	switch v.hdr.Rrtype {
 	case dns.TypeCNAME:
 		return &dns.CNAME{Hdr: v.hdr, Target: t}
@@ -1338,6 +1352,7 @@ func (f *fields) name(k string, allowRoot bool) string {
 		f.fail(at, "%q %s %s", k, quoteShort(s), bad)
 		return ""
 	}
+	f.o.dotless(s, at)
 	return t
 }
 

@@ -302,7 +302,7 @@ func TestOctoDNSErrors(t *testing.T) {
 			`zone.yaml:6:21: AAAA value: "fe80::1%eth0" is not an IPv6 address`,
 		}},
 		{"relative CNAME", "www:\n  type: CNAME\n  value: foo.example.com\n", []string{
-			`zone.yaml:3:10: CNAME value: "foo.example.com" must be fully qualified (end with ".")`,
+			`zone.yaml:3:10: warning: "foo.example.com" has no trailing dot: read as the fully qualified foo.example.com., as octoDNS 1.x reads it (write the dot to silence this warning)`,
 		}},
 		{"CNAME at apex", "'':\n  type: CNAME\n  value: foo.example.com.\n", []string{
 			`zone.yaml:1:1: CNAME is not allowed at the zone apex (octoDNS's ALIAS is)`,
@@ -398,7 +398,7 @@ func TestOctoDNSErrors(t *testing.T) {
 		}},
 		{"SVCB", "h:\n  type: HTTPS\n  values:\n  - svcpriority: 0\n    targetname: .\n    svcparams:\n      alpn: [h2]\n  - svcpriority: 1\n    targetname: x\n    svcparams:\n      alpn: h2\n      foo: 1\n      mandatory: [port]\n      no-default-alpn: 1\n      key3: x\n", []string{
 			`zone.yaml:7:7: HTTPS value: svcparams are not allowed when svcpriority is 0 (AliasMode)`,
-			`zone.yaml:9:17: HTTPS value: "targetname" "x" must be fully qualified (end with ".")`,
+			`zone.yaml:9:17: warning: "x" has no trailing dot: read as the fully qualified x., as octoDNS 1.x reads it (write the dot to silence this warning)`,
 			`zone.yaml:11:13: HTTPS value: svcparams "alpn" must be a list, got "h2"`,
 			`zone.yaml:12:7: HTTPS value: unknown svcparams key "foo" (known: mandatory, alpn, no-default-alpn, port, ipv4hint, ech, ipv6hint, keyNNNNN)`,
 			`zone.yaml:14:24: HTTPS value: no-default-alpn takes no value, got "1"`,
@@ -439,7 +439,7 @@ func TestOctoDNSErrors(t *testing.T) {
 			"  tpye: A\n" +
 			"  value: 192.0.2.1\n", []string{
 			`zone.yaml:2:5: CNAME is not allowed at the zone apex (octoDNS's ALIAS is)`,
-			`zone.yaml:5:14: NS value: "ns1.example.com" must be fully qualified (end with ".")`,
+			`zone.yaml:5:14: warning: "ns1.example.com" has no trailing dot: read as the fully qualified ns1.example.com., as octoDNS 1.x reads it (write the dot to silence this warning)`,
 			`zone.yaml:8:8: ttl must be an integer 0..2147483647, got "-5"`,
 			`zone.yaml:9:23: A value: "192.0.2.256" is not an IPv4 address`,
 			`zone.yaml:12:10: MX value: missing "preference"`,
@@ -789,5 +789,36 @@ func BenchmarkParseOctoDNSUnitTests(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		Parse("unit.tests.yaml", "unit.tests.", data)
+	}
+}
+
+// Names in values without their trailing dot are read as fully qualified,
+// as octoDNS 1.x reads them, with one warning per file.
+func TestDotlessNamesAreFullyQualified(t *testing.T) {
+	in := "---\nwww:\n  type: CNAME\n  value: web.example.net\nmail:\n  type: MX\n  value: {preference: 10, exchange: mx.example.net}\n'':\n  type: ALIAS\n  value: lb.example.net\n"
+	recs, probs := Parse("zone.yaml", "example.com.", []byte(in))
+	if probs.HasErrors() || len(probs) != 1 || !probs[0].Warning {
+		t.Fatalf("want exactly one warning, got %v", probs)
+	}
+	if want := `zone.yaml:4:10: warning: "web.example.net" has no trailing dot`; !strings.HasPrefix(probs[0].Error(), want) {
+		t.Errorf("warning %q, want it to start with %q", probs[0].Error(), want)
+	}
+	got := map[string]string{}
+	for _, r := range recs {
+		if r.Type == zonefile.TypeALIAS {
+			got["ALIAS"] = r.Target
+		}
+		for _, rr := range r.RRs {
+			switch rr := rr.(type) {
+			case *dns.CNAME:
+				got["CNAME"] = rr.Target
+			case *dns.MX:
+				got["MX"] = rr.Mx
+			}
+		}
+	}
+	want := map[string]string{"CNAME": "web.example.net.", "MX": "mx.example.net.", "ALIAS": "lb.example.net."}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("targets %v, want %v", got, want)
 	}
 }
