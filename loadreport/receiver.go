@@ -15,9 +15,6 @@ import (
 	"github.com/smartdns/smartdns/pool"
 )
 
-// Path is where a Receiver is usually mounted.
-const Path = "/api/v1/reports"
-
 // DefaultMaxSkew is how far a report's ts may be from the server's clock.
 const DefaultMaxSkew = 30 * time.Second
 

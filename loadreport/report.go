@@ -15,8 +15,12 @@ import (
 	"strings"
 )
 
-// Limits of the wire format.
+// The wire format's endpoint, header and limits.
 const (
+	// Path is where a nameserver accepts reports (POST); an agent appends
+	// it to each nameserver URL's path, and the server mounts its receiver
+	// there.
+	Path = "/api/v1/reports"
 	// MaxBody is the largest report body accepted, in bytes.
 	MaxBody = 64 << 10
 	// MaxAddresses bounds a report's address list.
