@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/smartdns/smartdns/internal/config"
-	"github.com/smartdns/smartdns/loadreport"
+	"github.com/smartdns/smartdns/loadreport/agent"
 )
 
 // installedBinary is where docs/operations.md installs smartdns and where
@@ -284,16 +284,16 @@ func TestOperationsConfigs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var server, agent string
+	var server, agentYAML string
 	for _, b := range yamlBlocks(string(ops)) {
 		switch {
 		case strings.Contains(b, "\nzones:") || strings.HasPrefix(b, "listen:"):
 			server = b
 		case strings.HasPrefix(b, "site:"):
-			agent = b
+			agentYAML = b
 		}
 	}
-	if server == "" || agent == "" {
+	if server == "" || agentYAML == "" {
 		t.Fatal("docs/operations.md needs a server config (listen:, zones:) and an agent config (site:) in ```yaml blocks")
 	}
 	root := t.TempDir()
@@ -330,7 +330,7 @@ func TestOperationsConfigs(t *testing.T) {
 		}
 	}
 
-	acfg, probs := loadreport.ParseAgentConfig(filepath.Join(root, "etc/smartdns/agent.yaml"), []byte(relocate(agent)))
+	acfg, probs := agent.ParseConfig(filepath.Join(root, "etc/smartdns/agent.yaml"), []byte(relocate(agentYAML)))
 	for _, p := range probs {
 		t.Errorf("agent config: %v", p)
 	}

@@ -15,8 +15,12 @@ import (
 	"strings"
 )
 
-// Limits of the wire format.
+// The wire format's endpoint, header and limits.
 const (
+	// Path is where a nameserver accepts reports (POST); an agent appends
+	// it to each nameserver URL's path, and the server mounts its receiver
+	// there.
+	Path = "/api/v1/reports"
 	// MaxBody is the largest report body accepted, in bytes.
 	MaxBody = 64 << 10
 	// MaxAddresses bounds a report's address list.
@@ -310,8 +314,10 @@ func Sign(body, key []byte) string {
 
 var errBadSignature = errors.New("signature header is not sha256=<64 hex digits>")
 
-// parseSignature returns the MAC carried by a header value.
-func parseSignature(h string) ([]byte, error) {
+// ParseSignature returns the MAC carried by an X-Smartdns-Signature
+// header value, or an error when it is not sha256=<64 hex digits>. The
+// receiver checks the form before it knows the site (and so the key).
+func ParseSignature(h string) ([]byte, error) {
 	hexMAC, ok := strings.CutPrefix(h, "sha256=")
 	if !ok || len(hexMAC) != 2*sha256.Size {
 		return nil, errBadSignature
@@ -326,7 +332,7 @@ func parseSignature(h string) ([]byte, error) {
 // Verify reports whether header is Sign(body, key), comparing in constant
 // time.
 func Verify(body, key []byte, header string) bool {
-	mac, err := parseSignature(header)
+	mac, err := ParseSignature(header)
 	if err != nil {
 		return false
 	}

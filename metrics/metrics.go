@@ -14,7 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/smartdns/smartdns/internal/qstats"
-	"github.com/smartdns/smartdns/loadreport"
+	"github.com/smartdns/smartdns/loadreport/receiver"
 	"github.com/smartdns/smartdns/probes"
 	"github.com/smartdns/smartdns/status"
 	"github.com/smartdns/smartdns/zones"
@@ -315,10 +315,10 @@ func staleAfter(s *status.Sources) time.Duration {
 	case s.Reports != nil && s.Reports.StaleAfter > 0:
 		return s.Reports.StaleAfter
 	}
-	return loadreport.DefaultStaleAfter
+	return receiver.DefaultStaleAfter
 }
 
-func (c *collector) collectSites(e emitter, sites []loadreport.SiteState, stale time.Duration, now time.Time) {
+func (c *collector) collectSites(e emitter, sites []receiver.SiteState, stale time.Duration, now time.Time) {
 	for _, st := range sites {
 		site := st.Report.Site
 		age := now.Sub(st.Received)
@@ -326,7 +326,7 @@ func (c *collector) collectSites(e emitter, sites []loadreport.SiteState, stale 
 		e.gauge(c.siteSmoothed, st.Smoothed, site)
 		e.gauge(c.siteAge, age.Seconds(), site)
 		e.gauge(c.siteDraining, boolValue(st.Report.Draining), site)
-		// As loadreport.Table: stale once older than stale_after.
+		// As receiver.Table: stale once older than stale_after.
 		e.gauge(c.siteFresh, boolValue(age <= stale), site)
 	}
 }

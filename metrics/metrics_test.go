@@ -31,6 +31,7 @@ import (
 	"github.com/smartdns/smartdns/internal/qstats"
 	"github.com/smartdns/smartdns/internal/store"
 	"github.com/smartdns/smartdns/loadreport"
+	"github.com/smartdns/smartdns/loadreport/receiver"
 	"github.com/smartdns/smartdns/pool"
 	"github.com/smartdns/smartdns/probes"
 	"github.com/smartdns/smartdns/status"
@@ -103,11 +104,11 @@ func (s savedHealth) LoadHealth(key string) (probes.HealthRecord, bool, error) {
 func (savedHealth) SaveHealth(map[string]probes.HealthRecord) error { return nil }
 func (savedHealth) DeleteHealth([]string) error                     { return nil }
 
-// savedReports is a loadreport.ReportStore that restores fixed reports.
-type savedReports map[string]loadreport.StoredReport
+// savedReports is a receiver.ReportStore that restores fixed reports.
+type savedReports map[string]receiver.StoredReport
 
-func (s savedReports) SaveReport(string, loadreport.StoredReport) error { return nil }
-func (s savedReports) LoadReports() (map[string]loadreport.StoredReport, error) {
+func (s savedReports) SaveReport(string, receiver.StoredReport) error { return nil }
+func (s savedReports) LoadReports() (map[string]receiver.StoredReport, error) {
 	return s, nil
 }
 
@@ -185,11 +186,11 @@ func newEnv(t *testing.T) *env {
 
 	// Reports: fra covers 192.0.2.1 and is fresh; iad is stale and asked
 	// to drain.
-	report := func(site, addr string, load float64, draining bool, received time.Time, smoothed float64) loadreport.StoredReport {
+	report := func(site, addr string, load float64, draining bool, received time.Time, smoothed float64) receiver.StoredReport {
 		body, _ := json.Marshal(loadreport.Report{Site: site, Addresses: []string{addr}, Load: load, Draining: draining, TS: received.Unix(), Seq: 1})
-		return loadreport.StoredReport{Report: body, Received: received, Smoothed: smoothed}
+		return receiver.StoredReport{Report: body, Received: received, Smoothed: smoothed}
 	}
-	rc := &loadreport.Receiver{
+	rc := &receiver.Receiver{
 		Keys:   map[string][]byte{"fra": []byte("k1"), "iad": []byte("k2")},
 		Health: health,
 		Store: savedReports{

@@ -105,7 +105,7 @@ func (m *Members) Check(id int) *Check {
 }
 
 // Load is what the sites' reports say about one address, prepared for the
-// query path by package loadreport.
+// query path by package loadreport/receiver.
 type Load struct {
 	// Fresh: a report younger than reports.stale_after covers the address.
 	// A value without a fresh report keeps its static weight.

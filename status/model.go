@@ -8,7 +8,7 @@ import (
 
 	mdns "github.com/miekg/dns"
 
-	"github.com/smartdns/smartdns/loadreport"
+	"github.com/smartdns/smartdns/loadreport/receiver"
 	"github.com/smartdns/smartdns/pool"
 	"github.com/smartdns/smartdns/probes"
 	"github.com/smartdns/smartdns/zones"
@@ -148,12 +148,12 @@ type view struct {
 	src    *Sources
 	now    time.Time
 	probes map[string]probes.TargetStatus
-	sites  map[string]loadreport.SiteState
+	sites  map[string]receiver.SiteState
 	tally  map[pool.TallyKey]pool.TallyCount
 }
 
 func (s *Sources) view() *view {
-	v := &view{src: s, now: time.Now(), probes: map[string]probes.TargetStatus{}, sites: map[string]loadreport.SiteState{}, tally: map[pool.TallyKey]pool.TallyCount{}}
+	v := &view{src: s, now: time.Now(), probes: map[string]probes.TargetStatus{}, sites: map[string]receiver.SiteState{}, tally: map[pool.TallyKey]pool.TallyCount{}}
 	if s.Probes != nil {
 		for _, t := range s.Probes.Status() {
 			v.probes[t.Key] = t

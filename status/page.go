@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/smartdns/smartdns/loadreport"
+	"github.com/smartdns/smartdns/loadreport/receiver"
 )
 
 // PageRefresh is how often the status page reloads itself, in seconds.
@@ -151,7 +151,7 @@ func (s *Sources) pageData(now time.Time) pageData {
 	if s.Reports != nil {
 		stale := s.StaleAfter
 		if stale <= 0 {
-			stale = loadreport.DefaultStaleAfter
+			stale = receiver.DefaultStaleAfter
 		}
 		for _, st := range s.Reports.Sites() {
 			ps := pageSite{

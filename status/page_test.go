@@ -19,6 +19,7 @@ import (
 	"golang.org/x/net/html/atom"
 
 	"github.com/smartdns/smartdns/loadreport"
+	"github.com/smartdns/smartdns/loadreport/receiver"
 	"github.com/smartdns/smartdns/pool"
 	"github.com/smartdns/smartdns/probes"
 	"github.com/smartdns/smartdns/zones"
@@ -90,10 +91,10 @@ func (h healthStore) SaveHealth(map[string]probes.HealthRecord) error { return n
 func (h healthStore) DeleteHealth([]string) error                     { return nil }
 
 // reportStore restores saved site reports for the receiver.
-type reportStore map[string]loadreport.StoredReport
+type reportStore map[string]receiver.StoredReport
 
-func (r reportStore) SaveReport(string, loadreport.StoredReport) error { return nil }
-func (r reportStore) LoadReports() (map[string]loadreport.StoredReport, error) {
+func (r reportStore) SaveReport(string, receiver.StoredReport) error { return nil }
+func (r reportStore) LoadReports() (map[string]receiver.StoredReport, error) {
 	return r, nil
 }
 
@@ -137,7 +138,7 @@ func pageSources(t *testing.T) *Sources {
 
 	rep, _ := json.Marshal(loadreport.Report{Site: "fra", Addresses: []string{"198.51.100.1", "198.51.100.4"},
 		Load: 0.42, TS: now.Unix(), Seq: 9, Metrics: map[string]float64{"rps": 1250, "cpu": 0.4}})
-	rc := &loadreport.Receiver{Keys: map[string][]byte{"fra": []byte("k")}, Health: h, StaleAfter: 30 * time.Second,
+	rc := &receiver.Receiver{Keys: map[string][]byte{"fra": []byte("k")}, Health: h, StaleAfter: 30 * time.Second,
 		Store: reportStore{"fra": {Report: rep, Received: now.Add(-3 * time.Second), Smoothed: 0.4}}}
 	if err := rc.Restore(); err != nil {
 		t.Fatal(err)

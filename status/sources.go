@@ -8,7 +8,7 @@ import (
 
 	"github.com/smartdns/smartdns/internal/qstats"
 	"github.com/smartdns/smartdns/internal/store"
-	"github.com/smartdns/smartdns/loadreport"
+	"github.com/smartdns/smartdns/loadreport/receiver"
 	"github.com/smartdns/smartdns/pool"
 	"github.com/smartdns/smartdns/probes"
 	"github.com/smartdns/smartdns/zones"
@@ -22,7 +22,7 @@ type Sources struct {
 	Snapshot func() *zones.Snapshot
 	Health   *pool.HealthTable
 	Probes   *probes.Runner
-	Reports  *loadreport.Receiver
+	Reports  *receiver.Receiver
 	Tally    *pool.Tally
 	Stats    *qstats.Registry
 	Store    *store.Store

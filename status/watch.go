@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/smartdns/smartdns/loadreport"
+	"github.com/smartdns/smartdns/loadreport/receiver"
 )
 
 // siteMark is what the site watcher remembers of a site between looks.
@@ -34,10 +34,10 @@ func (s *Sources) WatchSites(ctx context.Context, every time.Duration) {
 	}
 }
 
-func (s *Sources) siteEvents(seen map[string]siteMark, sites []loadreport.SiteState, now time.Time) {
+func (s *Sources) siteEvents(seen map[string]siteMark, sites []receiver.SiteState, now time.Time) {
 	stale := s.StaleAfter
 	if stale <= 0 {
-		stale = loadreport.DefaultStaleAfter
+		stale = receiver.DefaultStaleAfter
 	}
 	for _, st := range sites {
 		name := st.Report.Site

@@ -5,17 +5,18 @@ import (
 	"time"
 
 	"github.com/smartdns/smartdns/loadreport"
+	"github.com/smartdns/smartdns/loadreport/receiver"
 )
 
 func TestSiteEvents(t *testing.T) {
 	s := &Sources{Events: NewEvents(10), StaleAfter: 10 * time.Second}
 	seen := map[string]siteMark{}
 	t0 := time.Unix(1_800_000_000, 0)
-	site := func(load float64, draining, shed bool, received time.Time) []loadreport.SiteState {
-		return []loadreport.SiteState{{Report: loadreport.Report{Site: "fra", Load: load, Draining: draining}, Received: received, Shed: shed, Smoothed: load}}
+	site := func(load float64, draining, shed bool, received time.Time) []receiver.SiteState {
+		return []receiver.SiteState{{Report: loadreport.Report{Site: "fra", Load: load, Draining: draining}, Received: received, Shed: shed, Smoothed: load}}
 	}
 	steps := []struct {
-		sites []loadreport.SiteState
+		sites []receiver.SiteState
 		now   time.Time
 		want  string // the newest event's text, "" for none new
 	}{

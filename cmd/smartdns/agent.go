@@ -10,7 +10,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/smartdns/smartdns/loadreport"
+	"github.com/smartdns/smartdns/loadreport/agent"
 )
 
 const agentUsage = `usage:
@@ -51,7 +51,7 @@ func cmdAgent(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "smartdns agent %s: --config FILE is required\n", sub)
 		return 2
 	}
-	cfg, probs := loadreport.LoadAgentConfig(*path)
+	cfg, probs := agent.LoadConfig(*path)
 	for _, p := range probs {
 		fmt.Fprintln(stderr, p.Error())
 	}
@@ -62,10 +62,10 @@ func cmdAgent(args []string, stdout, stderr io.Writer) int {
 	switch sub {
 	case "drain", "undrain":
 		on := sub == "drain"
-		was, err := loadreport.SetDraining(cfg.State, on)
+		was, err := agent.SetDraining(cfg.State, on)
 		if err != nil {
 			fmt.Fprintf(stderr, "smartdns agent %s: %v\n", sub, err)
-			if st, _, rerr := loadreport.ReadAgentState(cfg.State); rerr != nil || st.Draining != on {
+			if st, _, rerr := agent.ReadState(cfg.State); rerr != nil || st.Draining != on {
 				return 1
 			}
 		}
@@ -81,7 +81,7 @@ func cmdAgent(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	case "status":
-		st, exists, err := loadreport.ReadAgentState(cfg.State)
+		st, exists, err := agent.ReadState(cfg.State)
 		if err != nil {
 			fmt.Fprintf(stderr, "smartdns agent status: %v\n", err)
 			return 1
@@ -110,7 +110,7 @@ func cmdAgent(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := loadreport.NewAgent(cfg, log).Run(ctx); err != nil {
+	if err := agent.New(cfg, log).Run(ctx); err != nil {
 		log.Error("agent stopped", "err", err)
 		return 1
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/smartdns/smartdns/loadreport"
+	"github.com/smartdns/smartdns/loadreport/agent"
 )
 
 func TestAgentDrainUndrain(t *testing.T) {
@@ -43,13 +44,13 @@ func TestAgentDrainUndrain(t *testing.T) {
 	cfgPath := filepath.Join(dir, "agent.yaml")
 	os.WriteFile(cfgPath, []byte("site: fra\nkey_file: site.key\nnameservers: ["+srv.URL+"]\naddresses: [192.0.2.1]\ninterval: 50ms\nload: {file: load}\n"), 0o644)
 
-	cfg, probs := loadreport.LoadAgentConfig(cfgPath)
+	cfg, probs := agent.LoadConfig(cfgPath)
 	if cfg == nil {
 		t.Fatal(probs)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
-	go func() { done <- loadreport.NewAgent(cfg, nil).Run(ctx) }()
+	go func() { done <- agent.New(cfg, nil).Run(ctx) }()
 	defer func() { cancel(); <-done }()
 
 	waitFor := func(draining bool) {
@@ -69,7 +70,7 @@ func TestAgentDrainUndrain(t *testing.T) {
 	}
 	waitFor(false)
 
-	agent := func(args ...string) string {
+	runAgent := func(args ...string) string {
 		t.Helper()
 		var out, errb bytes.Buffer
 		if rc := run(append([]string{"agent"}, args...), &out, &errb); rc != 0 {
@@ -77,17 +78,17 @@ func TestAgentDrainUndrain(t *testing.T) {
 		}
 		return out.String()
 	}
-	if out := agent("drain", "--config", cfgPath); !strings.Contains(out, "site fra is now draining") {
+	if out := runAgent("drain", "--config", cfgPath); !strings.Contains(out, "site fra is now draining") {
 		t.Fatalf("drain printed %q", out)
 	}
-	if out := agent("drain", "--config", cfgPath); !strings.Contains(out, "already draining") {
+	if out := runAgent("drain", "--config", cfgPath); !strings.Contains(out, "already draining") {
 		t.Fatalf("second drain printed %q", out)
 	}
 	waitFor(true)
-	if out := agent("status", "--config", cfgPath); !strings.Contains(out, "draining=true") {
+	if out := runAgent("status", "--config", cfgPath); !strings.Contains(out, "draining=true") {
 		t.Fatalf("status printed %q", out)
 	}
-	if out := agent("undrain", "--config", cfgPath); !strings.Contains(out, "no longer draining") {
+	if out := runAgent("undrain", "--config", cfgPath); !strings.Contains(out, "no longer draining") {
 		t.Fatalf("undrain printed %q", out)
 	}
 	waitFor(false)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/smartdns/smartdns/internal/config"
 	"github.com/smartdns/smartdns/loadreport"
+	"github.com/smartdns/smartdns/loadreport/receiver"
 	"github.com/smartdns/smartdns/status"
 )
 
@@ -18,14 +19,14 @@ import (
 // metrics, the status API and page, and the health probes.
 type webServer struct {
 	srv     *http.Server
-	reports *loadreport.Receiver
+	reports *receiver.Receiver
 	done    chan struct{}
 }
 
 // startWeb binds the HTTP listener (so a bad address fails the start) and
 // serves it in the background. It sets src.Reports.
 func startWeb(ctx context.Context, cfg *config.Config, src *status.Sources, log *slog.Logger) (*webServer, error) {
-	rc := &loadreport.Receiver{
+	rc := &receiver.Receiver{
 		Keys:       siteKeys(cfg),
 		Store:      src.Store,
 		Health:     src.Health,

@@ -15,8 +15,8 @@ import (
 var bucketReports = []byte("reports")
 
 // ReportRecord is what is kept about one reporting site. The store does
-// not look inside Report, so that it does not depend on package
-// loadreport, which encodes and decodes it.
+// not look inside Report, so that it does not depend on packages
+// loadreport and loadreport/receiver, which encode and decode it.
 type ReportRecord struct {
 	// Report is the accepted report as JSON.
 	Report json.RawMessage

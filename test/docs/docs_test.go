@@ -11,7 +11,7 @@ import (
 
 	"github.com/smartdns/smartdns/internal/config"
 	"github.com/smartdns/smartdns/internal/diag"
-	"github.com/smartdns/smartdns/loadreport"
+	"github.com/smartdns/smartdns/loadreport/agent"
 	"github.com/smartdns/smartdns/zones"
 	"github.com/smartdns/smartdns/zones/octodns"
 )
@@ -34,7 +34,7 @@ func TestYAMLExamplesParse(t *testing.T) {
 			switch {
 			case topKey(block, "site"):
 				// An agent config; its key file is not in the docs.
-				_, probs := loadreport.ParseAgentConfig(filepath.Join(t.TempDir(), "agent.yaml"), []byte(block))
+				_, probs := agent.ParseConfig(filepath.Join(t.TempDir(), "agent.yaml"), []byte(block))
 				if errs := withoutMissingFiles(probs); len(errs) > 0 {
 					t.Errorf("%s: agent config example does not load:\n%v", name, errs)
 				}

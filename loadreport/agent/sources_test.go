@@ -1,4 +1,4 @@
-package loadreport
+package agent
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 
 func fixture(t *testing.T, name string) string {
 	t.Helper()
-	return filepath.Join("testdata", "agent", name)
+	return filepath.Join("testdata", name)
 }
 
 // serveFile serves a fixture on 127.0.0.1.

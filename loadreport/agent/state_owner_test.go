@@ -1,4 +1,4 @@
-package loadreport
+package agent
 
 import (
 	"os"
@@ -33,7 +33,7 @@ func TestDrainAsRootKeepsTheFolderOwner(t *testing.T) {
 	if st.Uid != uid || st.Gid != gid {
 		t.Fatalf("state file owned by %d:%d, want the folder's %d:%d", st.Uid, st.Gid, uid, gid)
 	}
-	if s, _, err := ReadAgentState(path); err != nil || !s.Draining {
+	if s, _, err := ReadState(path); err != nil || !s.Draining {
 		t.Fatalf("state %+v %v", s, err)
 	}
 }

@@ -1,4 +1,4 @@
-package loadreport
+package agent
 
 // Load sources of the site agent. Each measures how busy the site is as a
 // fraction 0..1 (0 idle, 1 full) plus a few raw numbers for the report's

@@ -1,4 +1,4 @@
-package loadreport
+package receiver
 
 import (
 	"context"
@@ -12,11 +12,9 @@ import (
 	"time"
 
 	"github.com/smartdns/smartdns/internal/store"
+	"github.com/smartdns/smartdns/loadreport"
 	"github.com/smartdns/smartdns/pool"
 )
-
-// Path is where a Receiver is usually mounted.
-const Path = "/api/v1/reports"
 
 // DefaultMaxSkew is how far a report's ts may be from the server's clock.
 const DefaultMaxSkew = 30 * time.Second
@@ -26,8 +24,8 @@ const DefaultMaxSkew = 30 * time.Second
 const PublishInterval = time.Second
 
 // StoredReport is what a ReportStore keeps per site: the report as JSON
-// (as encoding/json writes a Report), when it was received, and the
-// table's state for the site after it.
+// (as encoding/json writes a loadreport.Report), when it was received, and
+// the table's state for the site after it.
 type StoredReport = store.ReportRecord
 
 var _ ReportStore = (*store.Store)(nil)
@@ -40,9 +38,9 @@ type ReportStore interface {
 }
 
 // Receiver accepts signed load reports over HTTP (it is an http.Handler
-// for POST, mounted at Path) and publishes the load table. Set its fields
-// before first use and do not change them afterwards, except the keys
-// through SetKeys. The saved reports are restored on first use (Restore,
+// for POST, mounted at loadreport.Path) and publishes the load table. Set
+// its fields before first use and do not change them afterwards, except
+// the keys through SetKeys. The saved reports are restored on first use (Restore,
 // ServeHTTP or Run); until that succeeds, reports are refused with 503.
 type Receiver struct {
 	// Keys maps each site allowed to report to its HMAC key.
@@ -105,13 +103,13 @@ func (rc *Receiver) restoreLocked() error {
 	if rc.Store != nil {
 		saved, err := rc.Store.LoadReports()
 		if err != nil {
-			return fmt.Errorf("loadreport: restoring reports: %w", err)
+			return fmt.Errorf("restoring the saved load reports: %w", err)
 		}
 		for site, sr := range saved {
 			if _, ok := rc.keys[site]; !ok {
 				continue
 			}
-			rep, err := Decode(sr.Report)
+			rep, err := loadreport.Decode(sr.Report)
 			if err != nil || rep.Site != site {
 				rc.log().Warn("ignoring a saved report that does not decode", "site", site, "err", err)
 				continue
@@ -187,10 +185,10 @@ type reject struct {
 	msg    string
 }
 
-// ServeHTTP handles POST Path. The checks, in order (see the package
-// documentation for why): method (405), size (413), signature header
-// present and well formed (401), body a JSON object with a string site
-// (400), site known (403), signature matches (401), strict decoding
+// ServeHTTP handles POST loadreport.Path. The checks, in order (see the
+// package documentation for why): method (405), size (413), signature
+// header present and well formed (401), body a JSON object with a string
+// site (400), site known (403), signature matches (401), strict decoding
 // (400), ts window and seq (409), store (500 on failure); then 204.
 func (rc *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if req.Method != http.MethodPost {
@@ -208,18 +206,18 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 }
 
 func (rc *Receiver) accept(w http.ResponseWriter, req *http.Request) (site string, _ reject) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, MaxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, loadreport.MaxBody))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return "", reject{http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", MaxBody)}
+			return "", reject{http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", loadreport.MaxBody)}
 		}
 		return "", reject{http.StatusBadRequest, "reading body: " + err.Error()}
 	}
-	sig := req.Header.Get(SignatureHeader)
+	sig := req.Header.Get(loadreport.SignatureHeader)
 	if sig == "" {
-		return "", reject{http.StatusUnauthorized, "missing " + SignatureHeader + " header"}
+		return "", reject{http.StatusUnauthorized, "missing " + loadreport.SignatureHeader + " header"}
 	}
-	if _, err := parseSignature(sig); err != nil {
+	if _, err := loadreport.ParseSignature(sig); err != nil {
 		return "", reject{http.StatusUnauthorized, err.Error()}
 	}
 	// Only the site is read before the signature is checked, so that an
@@ -242,10 +240,10 @@ func (rc *Receiver) accept(w http.ResponseWriter, req *http.Request) (site strin
 	if !ok {
 		return site, reject{http.StatusForbidden, fmt.Sprintf("unknown site %q", site)}
 	}
-	if !Verify(body, key, sig) {
+	if !loadreport.Verify(body, key, sig) {
 		return site, reject{http.StatusUnauthorized, "signature does not match"}
 	}
-	rep, err := Decode(body)
+	rep, err := loadreport.Decode(body)
 	if err != nil {
 		return site, reject{http.StatusBadRequest, err.Error()}
 	}

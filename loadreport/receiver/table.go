@@ -1,9 +1,10 @@
-package loadreport
+package receiver
 
 import (
 	"sort"
 	"time"
 
+	"github.com/smartdns/smartdns/loadreport"
 	"github.com/smartdns/smartdns/pool"
 )
 
@@ -43,7 +44,7 @@ type Table struct {
 
 // SiteState is what the table knows about one site.
 type SiteState struct {
-	Report   Report
+	Report   loadreport.Report
 	Received time.Time
 	// Smoothed is the EWMA of the site's reported loads.
 	Smoothed float64
@@ -76,7 +77,7 @@ func (t *Table) watermarks() (high, low float64) {
 // without changing the table. A new site, or one whose last report is
 // stale, starts its smoothed load afresh at r.Load; a site that was
 // draining, stale or absent and now serves has Returned = received.
-func (t *Table) Next(r Report, received time.Time) SiteState {
+func (t *Table) Next(r loadreport.Report, received time.Time) SiteState {
 	prev, ok := t.sites[r.Site]
 	away := !ok || prev.Report.Draining || received.Sub(prev.Received) > t.staleAfter()
 	s := SiteState{Report: r, Received: received}

@@ -1,7 +1,4 @@
-package loadreport
-
-// The site agent: measures the site's load every interval and reports it,
-// signed, to every nameserver (POST /api/v1/reports).
+package agent
 
 import (
 	"bytes"
@@ -28,17 +25,14 @@ import (
 
 	"github.com/smartdns/smartdns/internal/diag"
 	"github.com/smartdns/smartdns/internal/yamlx"
+	"github.com/smartdns/smartdns/loadreport"
 )
 
-// agentReportPath is where a nameserver accepts reports, appended to each
-// nameserver URL's path.
-const agentReportPath = "/api/v1/reports"
+// DefaultInterval is the reporting interval when the config gives none.
+const DefaultInterval = 5 * time.Second
 
-// DefaultAgentInterval is the reporting interval when the config gives none.
-const DefaultAgentInterval = 5 * time.Second
-
-// AgentConfig is the agent's YAML configuration.
-type AgentConfig struct {
+// Config is the agent's YAML configuration.
+type Config struct {
 	Site string `yaml:"site"`
 	// Key is the site's HMAC key; KeyFile names a file holding it (white
 	// space around it is ignored). Exactly one is required.
@@ -49,8 +43,8 @@ type AgentConfig struct {
 	Interval    time.Duration `yaml:"interval"`
 	// State keeps the draining flag and the last seq; default
 	// <config name without extension>.state beside the config.
-	State string     `yaml:"state"`
-	Load  LoadConfig `yaml:"load"`
+	State string       `yaml:"state"`
+	Load  SourceConfig `yaml:"load"`
 
 	Path string `yaml:"-"` // the file this was read from
 	Dir  string `yaml:"-"` // its folder, against which relative paths resolve
@@ -60,8 +54,8 @@ type AgentConfig struct {
 	ReportURLs []string `yaml:"-"`
 }
 
-// LoadConfig selects the load source: exactly one field is set.
-type LoadConfig struct {
+// SourceConfig selects the load source: exactly one field is set.
+type SourceConfig struct {
 	Command    string            `yaml:"command"`
 	File       string            `yaml:"file"`
 	Proc       *ProcConfig       `yaml:"proc"`
@@ -100,22 +94,22 @@ type IPVSConfig struct {
 	Capacity float64 `yaml:"capacity"`
 }
 
-// LoadAgentConfig reads and validates the agent config at path. Every
+// LoadConfig reads and validates the agent config at path. Every
 // problem is returned, each with path:line:col; the config is nil when any
 // is an error.
-func LoadAgentConfig(path string) (*AgentConfig, diag.Problems) {
+func LoadConfig(path string) (*Config, diag.Problems) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, diag.Problems{{Pos: diag.Pos{File: path}, Msg: err.Error()}}
 	}
-	return ParseAgentConfig(path, data)
+	return ParseConfig(path, data)
 }
 
-// ParseAgentConfig is LoadAgentConfig for bytes already read.
-func ParseAgentConfig(path string, data []byte) (*AgentConfig, diag.Problems) {
+// ParseConfig is LoadConfig for bytes already read.
+func ParseConfig(path string, data []byte) (*Config, diag.Problems) {
 	var probs diag.Problems
 	at := func(line, col int) diag.Pos { return diag.Pos{File: path, Line: line, Col: col} }
-	c := &AgentConfig{Path: path, Dir: filepath.Dir(path)}
+	c := &Config{Path: path, Dir: filepath.Dir(path)}
 	root, errs := yamlx.Decode(data, c)
 	for _, e := range errs {
 		probs.Add(at(e.Line, e.Col), "%s", e.Msg)
@@ -145,7 +139,7 @@ func ParseAgentConfig(path string, data []byte) (*AgentConfig, diag.Problems) {
 	switch {
 	case c.Site == "":
 		probs.Add(pos(), "site: the site's name is required")
-	case !ValidSite(c.Site):
+	case !loadreport.ValidSite(c.Site):
 		probs.Add(pos("site"), "site: %q is not 1 to 63 of [a-z0-9._-]", c.Site)
 	}
 
@@ -187,7 +181,7 @@ func ParseAgentConfig(path string, data []byte) (*AgentConfig, diag.Problems) {
 			probs.Add(item("nameservers", i), "nameservers[%d]: %q must not have user info, a query or a fragment", i, ns)
 			continue
 		}
-		u.Path = strings.TrimSuffix(u.Path, "/") + agentReportPath
+		u.Path = strings.TrimSuffix(u.Path, "/") + loadreport.Path
 		u.RawPath = ""
 		c.ReportURLs = append(c.ReportURLs, u.String())
 	}
@@ -210,7 +204,7 @@ func ParseAgentConfig(path string, data []byte) (*AgentConfig, diag.Problems) {
 	}
 
 	if yamlx.Find(root, "interval") == nil {
-		c.Interval = DefaultAgentInterval
+		c.Interval = DefaultInterval
 	} else if c.Interval <= 0 {
 		probs.Add(pos("interval"), "interval: %v must be positive (e.g. 5s)", c.Interval)
 	}
@@ -233,7 +227,7 @@ func ParseAgentConfig(path string, data []byte) (*AgentConfig, diag.Problems) {
 	return c, probs
 }
 
-func (c *AgentConfig) checkLoad(probs *diag.Problems, root *yaml.Node, pos func(...string) diag.Pos) {
+func (c *Config) checkLoad(probs *diag.Problems, root *yaml.Node, pos func(...string) diag.Pos) {
 	l := &c.Load
 	var set []string
 	for name, on := range map[string]bool{
@@ -302,7 +296,7 @@ func (c *AgentConfig) checkLoad(probs *diag.Problems, root *yaml.Node, pos func(
 	}
 }
 
-func (c *AgentConfig) resolve(p string) string {
+func (c *Config) resolve(p string) string {
 	if p == "" || filepath.IsAbs(p) {
 		return p
 	}
@@ -310,7 +304,7 @@ func (c *AgentConfig) resolve(p string) string {
 }
 
 // Source builds the configured load source; timeout bounds each reading.
-func (c *AgentConfig) Source(timeout time.Duration) LoadSource {
+func (c *Config) Source(timeout time.Duration) LoadSource {
 	l := c.Load
 	switch {
 	case l.Command != "":
@@ -333,25 +327,25 @@ func (c *AgentConfig) Source(timeout time.Duration) LoadSource {
 
 // ---- state file ----
 
-// AgentState is what the agent keeps across restarts, as JSON in the state
+// State is what the agent keeps across restarts, as JSON in the state
 // file.
-type AgentState struct {
+type State struct {
 	Seq      int64 `json:"seq"`
 	Draining bool  `json:"draining"`
 }
 
-// ReadAgentState reads the state file; a missing file is the zero state
+// ReadState reads the state file; a missing file is the zero state
 // and exists=false.
-func ReadAgentState(path string) (st AgentState, exists bool, err error) {
+func ReadState(path string) (st State, exists bool, err error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return AgentState{}, false, nil
+		return State{}, false, nil
 	}
 	if err != nil {
-		return AgentState{}, false, err
+		return State{}, false, err
 	}
 	if err := json.Unmarshal(data, &st); err != nil {
-		return AgentState{}, true, fmt.Errorf("state file %s: %v", path, err)
+		return State{}, true, fmt.Errorf("state file %s: %v", path, err)
 	}
 	return st, true, nil
 }
@@ -363,13 +357,13 @@ const stateLockStale = 10 * time.Second
 // (path+".lock", created exclusively) so the agent's seq updates and the
 // drain command never lose each other's change. The file is replaced
 // atomically (write to a temporary file, then rename).
-func updateState(path string, fn func(st *AgentState, exists bool, readErr error)) (AgentState, error) {
+func updateState(path string, fn func(st *State, exists bool, readErr error)) (State, error) {
 	unlock, err := lockState(path)
 	if err != nil {
-		return AgentState{}, err
+		return State{}, err
 	}
 	defer unlock()
-	st, exists, rerr := ReadAgentState(path)
+	st, exists, rerr := ReadState(path)
 	fn(&st, exists, rerr)
 	data, _ := json.Marshal(st)
 	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
@@ -444,7 +438,7 @@ func lockState(path string) (func(), error) {
 // next interval.
 func SetDraining(statePath string, draining bool) (was bool, err error) {
 	var rerr error
-	_, err = updateState(statePath, func(st *AgentState, _ bool, e error) {
+	_, err = updateState(statePath, func(st *State, _ bool, e error) {
 		rerr = e
 		was = st.Draining
 		st.Draining = draining
@@ -468,10 +462,10 @@ type Result struct {
 	Err        error // nil when delivered
 }
 
-// Agent reports the site's load to the nameservers. Build it with NewAgent;
+// Agent reports the site's load to the nameservers. Build it with New;
 // the exported fields may be changed before Run or ReportOnce.
 type Agent struct {
-	Config *AgentConfig
+	Config *Config
 	Source LoadSource
 	Client *http.Client
 	Logger *slog.Logger
@@ -496,8 +490,8 @@ type nsHealth struct {
 	failures int
 }
 
-// NewAgent builds an agent for a validated config.
-func NewAgent(cfg *AgentConfig, log *slog.Logger) *Agent {
+// New builds an agent for a validated config.
+func New(cfg *Config, log *slog.Logger) *Agent {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -522,7 +516,7 @@ func (a *Agent) nextState() (seq int64, draining bool) {
 	now := a.Now().UnixMilli()
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	st, err := updateState(a.Config.State, func(st *AgentState, exists bool, rerr error) {
+	st, err := updateState(a.Config.State, func(st *State, exists bool, rerr error) {
 		if rerr != nil {
 			st.Draining = a.lastDr
 		}
@@ -539,8 +533,8 @@ func (a *Agent) nextState() (seq int64, draining bool) {
 	if err != nil {
 		// Keep reporting from memory; seq stays monotonic in this process.
 		a.Logger.Error("cannot write the state file", "state", a.Config.State, "err", err)
-		st = AgentState{Seq: max(a.lastSeq+1, now), Draining: a.lastDr}
-		if cur, _, rerr := ReadAgentState(a.Config.State); rerr == nil {
+		st = State{Seq: max(a.lastSeq+1, now), Draining: a.lastDr}
+		if cur, _, rerr := ReadState(a.Config.State); rerr == nil {
 			st.Draining = cur.Draining
 			st.Seq = max(st.Seq, cur.Seq+1)
 		}
@@ -580,7 +574,7 @@ func (a *Agent) build(ctx context.Context) (body []byte, seq int64, err error) {
 		}
 		load, metrics = 1, nil
 	}
-	r := Report{
+	r := loadreport.Report{
 		Site: a.Config.Site, Addresses: a.Config.Addresses, Load: load, Draining: draining,
 		TS: a.Now().Unix(), Seq: seq, Metrics: metrics,
 	}
@@ -592,7 +586,7 @@ func (a *Agent) interval() time.Duration {
 	if a.Config.Interval > 0 {
 		return a.Config.Interval
 	}
-	return DefaultAgentInterval
+	return DefaultInterval
 }
 
 // ReportOnce reads the load once and reports it to every nameserver
@@ -745,7 +739,7 @@ func (a *Agent) post(ctx context.Context, u string, body []byte) (int, error) {
 		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(SignatureHeader, Sign(body, a.Config.KeyBytes))
+	req.Header.Set(loadreport.SignatureHeader, loadreport.Sign(body, a.Config.KeyBytes))
 	client := a.Client
 	if client == nil {
 		client = http.DefaultClient

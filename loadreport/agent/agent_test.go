@@ -1,4 +1,4 @@
-package loadreport
+package agent
 
 import (
 	"bytes"
@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/smartdns/smartdns/loadreport"
 )
 
 const goodAgentYAML = `site: fra
@@ -43,7 +45,7 @@ func writeAgentConfig(t *testing.T, dir, yml string) string {
 
 func TestLoadAgentConfigGood(t *testing.T) {
 	dir := t.TempDir()
-	c, probs := LoadAgentConfig(writeAgentConfig(t, dir, goodAgentYAML))
+	c, probs := LoadConfig(writeAgentConfig(t, dir, goodAgentYAML))
 	if c == nil {
 		t.Fatalf("problems: %v", probs)
 	}
@@ -102,7 +104,7 @@ func TestLoadAgentConfigProblems(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			c, probs := LoadAgentConfig(writeAgentConfig(t, dir, tc.yml))
+			c, probs := LoadConfig(writeAgentConfig(t, dir, tc.yml))
 			if c != nil {
 				t.Fatalf("accepted; problems %v", probs)
 			}
@@ -127,7 +129,7 @@ func TestLoadAgentConfigProblems(t *testing.T) {
 type fakeNS struct {
 	*httptest.Server
 	mu      sync.Mutex
-	reports []Report
+	reports []loadreport.Report
 	sigOK   []bool
 	times   []time.Time
 	handle  func(n int) int // status for the n-th request (1-based); 204 when nil
@@ -154,7 +156,7 @@ func newFakeNS(t *testing.T, key string) *fakeNS {
 		m := hmac.New(sha256.New, []byte(key))
 		m.Write(body)
 		want := "sha256=" + hex.EncodeToString(m.Sum(nil))
-		rep, err := Decode(body)
+		rep, err := loadreport.Decode(body)
 		if err != nil {
 			t.Errorf("bad body %s: %v", body, err)
 		}
@@ -173,10 +175,10 @@ func newFakeNS(t *testing.T, key string) *fakeNS {
 	return f
 }
 
-func (f *fakeNS) got() []Report {
+func (f *fakeNS) got() []loadreport.Report {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]Report(nil), f.reports...)
+	return append([]loadreport.Report(nil), f.reports...)
 }
 
 type logBuf struct {
@@ -203,12 +205,12 @@ func testAgent(t *testing.T, dir string, interval time.Duration, urls ...string)
 		interval.String() + "\nload: {file: load}\n"
 	p := filepath.Join(dir, "agent.yaml")
 	os.WriteFile(p, []byte(yml), 0o644)
-	c, probs := LoadAgentConfig(p)
+	c, probs := LoadConfig(p)
 	if c == nil {
 		t.Fatal(probs)
 	}
 	logs := &logBuf{}
-	a := NewAgent(c, slog.New(slog.NewTextHandler(logs, nil)))
+	a := New(c, slog.New(slog.NewTextHandler(logs, nil)))
 	a.Backoff = 20 * time.Millisecond
 	return a, logs
 }
@@ -404,7 +406,7 @@ func TestDrainFlagAndSeqAcrossRestart(t *testing.T) {
 	}
 
 	// Restart: a new agent continues the seq from the state file.
-	st, _, err := ReadAgentState(a.Config.State)
+	st, _, err := ReadState(a.Config.State)
 	if err != nil || st.Seq != got[2].Seq || !st.Draining {
 		t.Fatalf("state %+v %v", st, err)
 	}
@@ -457,7 +459,7 @@ func TestStateFileJSON(t *testing.T) {
 	if _, err := SetDraining(p, true); err == nil {
 		t.Fatal("no warning about the unreadable file")
 	}
-	if st, _, err := ReadAgentState(p); err != nil || !st.Draining {
+	if st, _, err := ReadState(p); err != nil || !st.Draining {
 		t.Fatal(st, err)
 	}
 }

@@ -1,18 +1,20 @@
-package loadreport
+package receiver
 
 import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/smartdns/smartdns/loadreport"
 )
 
 var epoch = time.Unix(1763770000, 0)
 
-func mkReport(site string, load float64, draining bool, addrs ...string) Report {
-	return Report{Site: site, Addresses: addrs, Load: load, Draining: draining, TS: epoch.Unix(), Seq: 1}
+func mkReport(site string, load float64, draining bool, addrs ...string) loadreport.Report {
+	return loadreport.Report{Site: site, Addresses: addrs, Load: load, Draining: draining, TS: epoch.Unix(), Seq: 1}
 }
 
-func observeAt(tb *Table, r Report, at time.Time) SiteState {
+func observeAt(tb *Table, r loadreport.Report, at time.Time) SiteState {
 	s := tb.Next(r, at)
 	tb.Set(s)
 	return s

@@ -1,4 +1,4 @@
-package loadreport
+package receiver
 
 import (
 	"bytes"
@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/smartdns/smartdns/internal/store"
+	"github.com/smartdns/smartdns/loadreport"
 	"github.com/smartdns/smartdns/pool"
 )
 
@@ -77,9 +78,9 @@ func reportBody(site string, seq int64, ts int64, load float64) []byte {
 // returns the status and the error message.
 func post(t *testing.T, h http.Handler, method string, body []byte, sig string) (int, string, http.Header) {
 	t.Helper()
-	req := httptest.NewRequest(method, Path, bytes.NewReader(body))
+	req := httptest.NewRequest(method, loadreport.Path, bytes.NewReader(body))
 	if sig != "" {
-		req.Header.Set(SignatureHeader, sig)
+		req.Header.Set(loadreport.SignatureHeader, sig)
 	}
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, req)
@@ -104,9 +105,9 @@ func post(t *testing.T, h http.Handler, method string, body []byte, sig string) 
 func TestReceiverRejects(t *testing.T) {
 	ts := rxNow.Unix()
 	good := reportBody("fra", 5, ts, 0.5)
-	signed := func(b []byte) string { return Sign(b, fraKey) }
-	big := append(append([]byte(`{"site":"fra","pad":"`), bytes.Repeat([]byte("x"), MaxBody)...), `"}`...)
-	exact := append([]byte(`{"site":"fra","pad":"`), bytes.Repeat([]byte("x"), MaxBody-len(`{"site":"fra","pad":""}`))...)
+	signed := func(b []byte) string { return loadreport.Sign(b, fraKey) }
+	big := append(append([]byte(`{"site":"fra","pad":"`), bytes.Repeat([]byte("x"), loadreport.MaxBody)...), `"}`...)
+	exact := append([]byte(`{"site":"fra","pad":"`), bytes.Repeat([]byte("x"), loadreport.MaxBody-len(`{"site":"fra","pad":""}`))...)
 	exact = append(exact, `"}`...)
 	tests := []struct {
 		name   string
@@ -128,11 +129,11 @@ func TestReceiverRejects(t *testing.T) {
 		{"not JSON", "", []byte(`{"site":`), signed([]byte(`{"site":`)), 400, "not a JSON object with a string site"},
 		{"no site", "", []byte(`{"load":0.5}`), signed([]byte(`{"load":0.5}`)), 400, "with a string site"},
 		{"site not a string", "", []byte(`{"site":7}`), signed([]byte(`{"site":7}`)), 400, "with a string site"},
-		{"unknown site", "", reportBody("ams", 1, ts, 0.5), Sign(reportBody("ams", 1, ts, 0.5), fraKey), 403, `unknown site "ams"`},
+		{"unknown site", "", reportBody("ams", 1, ts, 0.5), loadreport.Sign(reportBody("ams", 1, ts, 0.5), fraKey), 403, `unknown site "ams"`},
 		{"unknown site, bad fields", "", []byte(`{"site":"ams","lod":2}`), signed([]byte(`{"site":"ams","lod":2}`)), 403, "unknown site"},
-		{"wrong key", "", good, Sign(good, iadKey), 401, "does not match"},
+		{"wrong key", "", good, loadreport.Sign(good, iadKey), 401, "does not match"},
 		{"other body's signature", "", good, signed(reportBody("fra", 6, ts, 0.5)), 401, "does not match"},
-		{"wrong signature hides bad fields", "", []byte(`{"site":"fra","lod":2}`), Sign([]byte(`{"site":"fra","lod":2}`), iadKey), 401, "does not match"},
+		{"wrong signature hides bad fields", "", []byte(`{"site":"fra","lod":2}`), loadreport.Sign([]byte(`{"site":"fra","lod":2}`), iadKey), 401, "does not match"},
 		{"unknown field", "", []byte(`{"site":"fra","lod":2}`), signed([]byte(`{"site":"fra","lod":2}`)), 400, "lod: unknown field"},
 		{"load outside", "", reportBody("fra", 5, ts, 1.5), signed(reportBody("fra", 5, ts, 1.5)), 400, "load: 1.5 outside 0..1"},
 		{"seq zero", "", reportBody("fra", 0, ts, 0.5), signed(reportBody("fra", 0, ts, 0.5)), 400, "seq: 0 is not positive"},
@@ -148,7 +149,7 @@ func TestReceiverRejects(t *testing.T) {
 			rc, health := newTestReceiver(st)
 			// Accept seq 3 first, so that there is something to keep.
 			first := reportBody("fra", 3, ts, 0.2)
-			if code, msg, _ := post(t, rc, http.MethodPost, first, Sign(first, fraKey)); code != 204 {
+			if code, msg, _ := post(t, rc, http.MethodPost, first, loadreport.Sign(first, fraKey)); code != 204 {
 				t.Fatalf("first report: %d %s", code, msg)
 			}
 			wantStore, _ := st.LoadReports()
@@ -184,7 +185,7 @@ func TestReceiverAccepts(t *testing.T) {
 	st := &memReports{}
 	rc, health := newTestReceiver(st)
 	mux := http.NewServeMux()
-	mux.Handle(Path, rc)
+	mux.Handle(loadreport.Path, rc)
 	ts := rxNow.Unix()
 	for i, tt := range []struct {
 		seq      int64
@@ -197,14 +198,14 @@ func TestReceiverAccepts(t *testing.T) {
 		{10, ts, 0, 0.455}, // seq may jump
 	} {
 		body := reportBody("fra", tt.seq, tt.ts, tt.load)
-		if code, msg, _ := post(t, mux, http.MethodPost, body, Sign(body, fraKey)); code != 204 {
+		if code, msg, _ := post(t, mux, http.MethodPost, body, loadreport.Sign(body, fraKey)); code != 204 {
 			t.Fatalf("report %d: %d %s", i, code, msg)
 		}
 		if st.saves != i+1 {
 			t.Fatalf("report %d: %d saves", i, st.saves)
 		}
 		sr := st.recs["fra"]
-		got, err := Decode(sr.Report)
+		got, err := loadreport.Decode(sr.Report)
 		if err != nil || got.Seq != tt.seq || !sr.Received.Equal(rxNow) || !approxEq(sr.Smoothed, tt.smoothed) {
 			t.Fatalf("report %d stored as %+v (%v)", i, sr, err)
 		}
@@ -215,7 +216,7 @@ func TestReceiverAccepts(t *testing.T) {
 	}
 	// Another site's seqs are its own.
 	body := reportBody("iad", 1, ts, 0.3)
-	if code, msg, _ := post(t, mux, http.MethodPost, body, Sign(body, iadKey)); code != 204 {
+	if code, msg, _ := post(t, mux, http.MethodPost, body, loadreport.Sign(body, iadKey)); code != 204 {
 		t.Fatalf("iad: %d %s", code, msg)
 	}
 }
@@ -224,14 +225,14 @@ func TestReceiverStoreFailure(t *testing.T) {
 	st := &memReports{fail: errors.New("disk full")}
 	rc, health := newTestReceiver(st)
 	body := reportBody("fra", 1, rxNow.Unix(), 0.5)
-	if code, _, _ := post(t, rc, http.MethodPost, body, Sign(body, fraKey)); code != 500 {
+	if code, _, _ := post(t, rc, http.MethodPost, body, loadreport.Sign(body, fraKey)); code != 500 {
 		t.Fatalf("status %d", code)
 	}
 	if len(rc.Sites()) != 0 || len(published(health)) != 0 {
 		t.Fatal("a report that was not stored changed the table")
 	}
 	st.fail = nil
-	if code, _, _ := post(t, rc, http.MethodPost, body, Sign(body, fraKey)); code != 204 {
+	if code, _, _ := post(t, rc, http.MethodPost, body, loadreport.Sign(body, fraKey)); code != 204 {
 		t.Fatalf("retry: status %d", code)
 	}
 }
@@ -245,7 +246,7 @@ func TestReceiverRestart(t *testing.T) {
 	rc, _ := newTestReceiver(st)
 	for seq, load := range []float64{0.2, 0.6} {
 		body := reportBody("fra", int64(seq+1), rxNow.Unix(), load)
-		if code, msg, _ := post(t, rc, http.MethodPost, body, Sign(body, fraKey)); code != 204 {
+		if code, msg, _ := post(t, rc, http.MethodPost, body, loadreport.Sign(body, fraKey)); code != 204 {
 			t.Fatalf("%d %s", code, msg)
 		}
 	}
@@ -272,11 +273,11 @@ func TestReceiverRestart(t *testing.T) {
 	}
 	// A replay of a report accepted before the restart is refused.
 	body := reportBody("fra", 2, rxNow.Unix(), 0.6)
-	if code, msg, _ := post(t, rc, http.MethodPost, body, Sign(body, fraKey)); code != 409 {
+	if code, msg, _ := post(t, rc, http.MethodPost, body, loadreport.Sign(body, fraKey)); code != 409 {
 		t.Fatalf("replay after restart: %d %s", code, msg)
 	}
 	body = reportBody("fra", 3, rxNow.Unix(), 0.32)
-	if code, msg, _ := post(t, rc, http.MethodPost, body, Sign(body, fraKey)); code != 204 {
+	if code, msg, _ := post(t, rc, http.MethodPost, body, loadreport.Sign(body, fraKey)); code != 204 {
 		t.Fatalf("next seq after restart: %d %s", code, msg)
 	}
 	// A site removed from the configuration is not restored.
@@ -292,7 +293,7 @@ func TestReceiverRunStaleness(t *testing.T) {
 	rc, health := newTestReceiver(nil)
 	rc.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	body := reportBody("fra", 1, rxNow.Unix(), 0.5)
-	if code, msg, _ := post(t, rc, http.MethodPost, body, Sign(body, fraKey)); code != 204 {
+	if code, msg, _ := post(t, rc, http.MethodPost, body, loadreport.Sign(body, fraKey)); code != 204 {
 		t.Fatalf("%d %s", code, msg)
 	}
 	mu.Lock()
@@ -320,7 +321,7 @@ func TestReceiverRunStaleness(t *testing.T) {
 func TestReceiverSetKeys(t *testing.T) {
 	rc, health := newTestReceiver(nil)
 	body := reportBody("fra", 1, rxNow.Unix(), 0.5)
-	if code, _, _ := post(t, rc, http.MethodPost, body, Sign(body, fraKey)); code != 204 {
+	if code, _, _ := post(t, rc, http.MethodPost, body, loadreport.Sign(body, fraKey)); code != 204 {
 		t.Fatal(code)
 	}
 	rc.SetKeys(map[string][]byte{"iad": iadKey})
@@ -328,7 +329,7 @@ func TestReceiverSetKeys(t *testing.T) {
 		t.Fatal("removed site still published")
 	}
 	body = reportBody("fra", 2, rxNow.Unix(), 0.5)
-	if code, _, _ := post(t, rc, http.MethodPost, body, Sign(body, fraKey)); code != 403 {
+	if code, _, _ := post(t, rc, http.MethodPost, body, loadreport.Sign(body, fraKey)); code != 403 {
 		t.Fatalf("removed site: %d", code)
 	}
 }
