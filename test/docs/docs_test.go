@@ -12,6 +12,7 @@ import (
 	"github.com/smartdns/smartdns/internal/config"
 	"github.com/smartdns/smartdns/internal/diag"
 	"github.com/smartdns/smartdns/loadreport/agent"
+	"github.com/smartdns/smartdns/pool"
 	"github.com/smartdns/smartdns/zones"
 	"github.com/smartdns/smartdns/zones/octodns"
 )
@@ -54,13 +55,47 @@ func TestYAMLExamplesParse(t *testing.T) {
 				}
 				continue
 			}
-			if _, probs := octodns.Parse(name, "example.com.", []byte(block)); probs.HasErrors() {
+			// A zone: read and compiled completely, as serve would (every
+			// GeoIP database present, probing on), so that a dynamic
+			// record naming an undefined pool fails here.
+			recs, probs := octodns.Parse(name, "example.com.", []byte(block))
+			if probs.HasErrors() {
 				t.Errorf("%s: zone example does not parse:\n%v", name, probs)
+				continue
+			}
+			if _, cprobs := zones.Compile("example.com.", name, recs, docsCompileOptions); cprobs.HasErrors() {
+				t.Errorf("%s: zone example does not compile:\n%v", name, cprobs)
 			}
 		}
 	}
 	if n == 0 {
 		t.Fatal("no YAML examples found: is the path right?")
+	}
+}
+
+// docsCompileOptions compile the docs' zone examples: a server with
+// every GeoIP database and probing on.
+var docsCompileOptions = zones.CompileOptions{
+	Nameservers: []string{"ns1.example.com."},
+	GeoASN:      true,
+	GeoCoords:   true,
+	Members:     &pool.Members{},
+}
+
+// The docs test would catch a dynamic record whose rule names a pool that
+// is not defined, and an example that parses but does not compile.
+func TestBrokenZoneExamplesAreCaught(t *testing.T) {
+	for name, block := range map[string]string{
+		"undefined pool": "www:\n  type: A\n  value: 192.0.2.1\n  dynamic:\n    pools:\n      a:\n        values: [{value: 192.0.2.2}]\n    rules: [{pool: b}]\n",
+		"CNAME and A":    "www:\n  - type: CNAME\n    value: x.example.net.\n  - type: A\n    value: 192.0.2.1\n",
+	} {
+		recs, probs := octodns.Parse(name, "example.com.", []byte(block))
+		if !probs.HasErrors() {
+			_, probs = zones.Compile("example.com.", name, recs, docsCompileOptions)
+		}
+		if !probs.HasErrors() {
+			t.Errorf("%s: a broken example passes", name)
+		}
 	}
 }
 
