@@ -8,7 +8,9 @@ import (
 	"time"
 )
 
-// The zones of testdata/answers:
+// answerZones are the zones of the answer-rule cases, one set shared with
+// the handler's unit tests (dns/handler_test.go), which check the same
+// rules without the binary:
 //
 //	example.com.      the main zone: data, CNAMEs, wildcards, DNAMEs, delegations
 //	sub.example.com.  nested in example.com (which delegates it), both served
@@ -21,6 +23,8 @@ import (
 // Negative answers carry the SOA with TTL min(SOA TTL, SOA minimum)
 // (RFC 2308 §5): 300 for example.com. and example., 60 for example.net.,
 // 120 for sub.example.com.
+const answerZones = "../../dns/testdata/rules"
+
 const (
 	soaCom = "example.com. 300 SOA ns1.example.com. hostmaster.example.com. 2024010101 7200 3600 1209600 300"
 	soaNet = "example.net. 60 SOA ns1.example.com. hostmaster.example.com. 3 7200 3600 1209600 600"
@@ -264,7 +268,7 @@ var answerCases = []digCase{
 // TestAnswers runs every answer rule over UDP and over TCP against a real
 // server: the status, the AA flag and each section must match exactly.
 func TestAnswers(t *testing.T) {
-	s := Start(t, Options{ZonesFrom: "testdata/answers"})
+	s := Start(t, Options{ZonesFrom: answerZones})
 	for _, tr := range []string{"+notcp", "+tcp"} {
 		t.Run(tr, func(t *testing.T) {
 			for _, c := range answerCases {
@@ -282,7 +286,7 @@ func TestAnswers(t *testing.T) {
 // negative answers with TTL min(3600, 300) (RFC 2308 §5); its serial is
 // the server's, so only the fixed fields are checked.
 func TestAnswersYAMLSOA(t *testing.T) {
-	s := Start(t, Options{ZonesFrom: "testdata/answers"})
+	s := Start(t, Options{ZonesFrom: answerZones})
 	for _, q := range [][]string{{"nope.example.org", "A"}, {"example.org", "TXT"}} {
 		a := s.Dig(q...)
 		want := map[string]string{"nope.example.org": "NXDOMAIN", "example.org": "NOERROR"}[q[0]]
@@ -302,7 +306,7 @@ func TestAnswersYAMLSOA(t *testing.T) {
 // the client sent (RFC 4343 §4; what 0x20-randomizing resolvers check),
 // also for wildcard, CNAME-chain, DNAME, referral and negative answers.
 func TestQnameCase(t *testing.T) {
-	s := Start(t, Options{ZonesFrom: "testdata/answers"})
+	s := Start(t, Options{ZonesFrom: answerZones})
 	cases := []struct {
 		q      []string
 		owners []string // the answer's owners, exactly
@@ -342,7 +346,7 @@ func TestQnameCase(t *testing.T) {
 // it: TCP is no amplification vector). dig uses TCP for ANY unless told
 // +notcp.
 func TestAnyRFC8482(t *testing.T) {
-	s := Start(t, Options{ZonesFrom: "testdata/answers"})
+	s := Start(t, Options{ZonesFrom: answerZones})
 	cases := []struct {
 		name     string
 		allTypes []string // the node's types, sorted
@@ -400,7 +404,7 @@ func TestAnyRFC8482(t *testing.T) {
 // TestChainLoopEndsPromptly: a CNAME loop ends the answer at once (no
 // hang, no SERVFAIL after a timeout), as NSD and Knot do.
 func TestChainLoopEndsPromptly(t *testing.T) {
-	s := Start(t, Options{ZonesFrom: "testdata/answers"})
+	s := Start(t, Options{ZonesFrom: answerZones})
 	start := time.Now()
 	for i := 0; i < 20; i++ {
 		a := s.Dig("loop2.example.com", "A", "+notcp")

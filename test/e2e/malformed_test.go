@@ -191,7 +191,7 @@ func udpExchange(t *testing.T, port int, pkt []byte) []byte {
 // TestMalformedUDP: each malformed packet over UDP gets FORMERR (or
 // NOTIMP, or nothing, as the case says), and the server keeps answering.
 func TestMalformedUDP(t *testing.T) {
-	s := Start(t, Options{ZonesFrom: "testdata/answers"})
+	s := Start(t, Options{ZonesFrom: answerZones})
 	for _, c := range malformedCases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -206,7 +206,7 @@ func TestMalformedUDP(t *testing.T) {
 // closed for what deserves no answer. Also broken framing: a zero length,
 // a length longer than what follows, a connection closed mid-message.
 func TestMalformedTCP(t *testing.T) {
-	s := Start(t, Options{ZonesFrom: "testdata/answers"})
+	s := Start(t, Options{ZonesFrom: answerZones})
 	for _, c := range malformedCases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -260,7 +260,7 @@ func TestMalformedTCP(t *testing.T) {
 // TestRandomPackets: thousands of random mutations of good queries, sent
 // without waiting, never crash the server; it answers dig afterwards.
 func TestRandomPackets(t *testing.T) {
-	s := Start(t, Options{ZonesFrom: "testdata/answers"})
+	s := Start(t, Options{ZonesFrom: answerZones})
 	rng := rand.New(rand.NewSource(1))
 	seeds := [][]byte{}
 	for _, q := range []struct {
