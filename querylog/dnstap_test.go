@@ -13,6 +13,8 @@ import (
 	"github.com/miekg/dns"
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/smartdns/smartdns/internal/config"
 )
 
 // dnstapCases are logged in order, received a millisecond apart from t0
@@ -149,7 +151,7 @@ func TestDnstapFile(t *testing.T) {
 			o := fastOptions()
 			o.now = clock.now
 			o.hostname = func() (string, error) { return "testhost", nil }
-			l := mustOpen(t, Config{Dnstap: DnstapConfig{File: path, Identity: tc.identity}}, o)
+			l := mustOpen(t, config.QueryLog{Dnstap: config.Dnstap{File: path, Identity: tc.identity}}, o)
 			cases := dnstapCases(t)
 			logAll(l, clock, cases)
 			if err := l.Close(); err != nil {
@@ -189,7 +191,7 @@ func TestDnstapSocket(t *testing.T) {
 	clock := newFakeClock(t0)
 	o := fastOptions()
 	o.now = clock.now
-	l := mustOpen(t, Config{Dnstap: DnstapConfig{Socket: path, Identity: "ns1"}}, o)
+	l := mustOpen(t, config.QueryLog{Dnstap: config.Dnstap{Socket: path, Identity: "ns1"}}, o)
 	cases := dnstapCases(t)
 	logAll(l, clock, cases)
 	for i, c := range cases {
@@ -208,7 +210,7 @@ func TestDnstapSocket(t *testing.T) {
 // dropped while no collector listens, and frames arrive once one does.
 func TestDnstapSocketReconnect(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "dnstap.sock")
-	l := mustOpen(t, Config{Dnstap: DnstapConfig{Socket: path}}, fastOptions())
+	l := mustOpen(t, config.QueryLog{Dnstap: config.Dnstap{Socket: path}}, fastOptions())
 	q := pack(t, newQuery("www.example.com.", dns.TypeA))
 	client, server := netip.MustParseAddrPort("192.0.2.1:53000"), netip.MustParseAddrPort("198.51.100.53:53")
 
@@ -266,7 +268,7 @@ func TestDnstapStalledCollector(t *testing.T) {
 	startCollector(t, path, true)
 	o := fastOptions()
 	o.ioTimeout = 200 * time.Millisecond
-	l := mustOpen(t, Config{Dnstap: DnstapConfig{Socket: path}, Buffer: 64}, o)
+	l := mustOpen(t, config.QueryLog{Dnstap: config.Dnstap{Socket: path}, Buffer: 64}, o)
 	q := pack(t, newQuery("www.example.com.", dns.TypeA))
 	resp := make([]byte, 1024)
 	client, server := netip.MustParseAddrPort("192.0.2.1:53000"), netip.MustParseAddrPort("198.51.100.53:53")

@@ -11,6 +11,8 @@ import (
 
 	dnstap "github.com/dnstap/golang-dnstap"
 	"github.com/miekg/dns"
+
+	"github.com/smartdns/smartdns/internal/config"
 )
 
 // t0 is the fixed time the tests' queries are received at.
@@ -113,7 +115,7 @@ func fastOptions(extra ...output) options {
 
 // mustOpen opens a Logger with version "smartdns-test", closed when the
 // test ends.
-func mustOpen(t testing.TB, c Config, o options) *Logger {
+func mustOpen(t testing.TB, c config.QueryLog, o options) *Logger {
 	t.Helper()
 	l, err := open(c, "smartdns-test", nil, o)
 	if err != nil {

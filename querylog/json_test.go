@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/smartdns/smartdns/internal/config"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -136,7 +138,7 @@ func TestJSONGolden(t *testing.T) {
 	clock := newFakeClock(t0)
 	o := fastOptions()
 	o.now = clock.now
-	l := mustOpen(t, Config{JSON: path}, o)
+	l := mustOpen(t, config.QueryLog{JSON: path}, o)
 	cases := goldenCases(t)
 	logAll(l, clock, cases)
 	if err := l.Close(); err != nil {
@@ -181,7 +183,7 @@ func TestJSONFileAppends(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "queries.jsonl")
 	q := pack(t, newQuery("a.example.", dns.TypeA))
 	for range 2 {
-		l := mustOpen(t, Config{JSON: path}, fastOptions())
+		l := mustOpen(t, config.QueryLog{JSON: path}, fastOptions())
 		l.Log(netip.MustParseAddrPort("192.0.2.1:1"), netip.MustParseAddrPort("192.0.2.53:53"), false, q, nil, t0)
 		if err := l.Close(); err != nil {
 			t.Fatal(err)

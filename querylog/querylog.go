@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/smartdns/smartdns/internal/config"
 )
 
 // Timing of the background work. Tests shorten them through options.
@@ -140,7 +142,7 @@ func (o *options) setDefaults() {
 // cannot be opened is an error; a dnstap socket that is not there yet is
 // not: Open logs a warning and keeps dialling in the background. version
 // is the dnstap version on every frame.
-func Open(c Config, version string, log *slog.Logger) (*Logger, error) {
+func Open(c config.QueryLog, version string, log *slog.Logger) (*Logger, error) {
 	if !c.Enabled() {
 		if err := c.Validate(); err != nil {
 			return nil, err
@@ -150,8 +152,8 @@ func Open(c Config, version string, log *slog.Logger) (*Logger, error) {
 	return open(c, version, log, options{})
 }
 
-func open(c Config, version string, log *slog.Logger, o options) (*Logger, error) {
-	if err := c.validate(len(o.extra) == 0); err != nil {
+func open(c config.QueryLog, version string, log *slog.Logger, o options) (*Logger, error) {
+	if err := c.ValidateOutputs(len(o.extra) == 0); err != nil {
 		return nil, err
 	}
 	o.setDefaults()
@@ -160,7 +162,7 @@ func open(c Config, version string, log *slog.Logger, o options) (*Logger, error
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &Logger{
-		queue:  make(chan entry, c.buffer()),
+		queue:  make(chan entry, c.QueueLength()),
 		now:    o.now,
 		log:    log.With("component", "querylog"),
 		opts:   o,
@@ -168,7 +170,7 @@ func open(c Config, version string, log *slog.Logger, o options) (*Logger, error
 		cancel: cancel,
 		done:   make(chan struct{}),
 	}
-	l.threshold, l.all = c.threshold()
+	l.threshold, l.all = c.Threshold()
 	l.bufs.New = func() any {
 		b := make([]byte, 0, poolBufSize)
 		return &b

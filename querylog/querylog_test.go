@@ -3,7 +3,6 @@ package querylog
 import (
 	"errors"
 	"io/fs"
-	"math"
 	"net/netip"
 	"path/filepath"
 	"strings"
@@ -12,76 +11,13 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/smartdns/smartdns/internal/config"
 )
-
-func TestValidate(t *testing.T) {
-	long := "/" + strings.Repeat("s", maxSocketPath)
-	tests := []struct {
-		name string
-		c    Config
-		want []string // substrings, one per expected problem; none: valid
-	}{
-		{name: "zero is off and valid", c: Config{}},
-		{name: "json only", c: Config{JSON: "/var/log/q.jsonl"}},
-		{name: "socket and json, sampled", c: Config{Sample: 0.01, JSON: "/q.jsonl", Dnstap: DnstapConfig{Socket: "/run/dnstap.sock"}, Buffer: 100}},
-		{name: "sample one", c: Config{Sample: 1, JSON: "/q"}},
-		{name: "sample too big", c: Config{Sample: 1.5, JSON: "/q"}, want: []string{"query_log.sample: must be in (0, 1], got 1.5"}},
-		{name: "sample negative", c: Config{Sample: -0.1, JSON: "/q"}, want: []string{"query_log.sample: must be in (0, 1], got -0.1"}},
-		{name: "sample NaN", c: Config{Sample: math.NaN(), JSON: "/q"}, want: []string{"query_log.sample: must be in (0, 1], got NaN"}},
-		{name: "buffer negative", c: Config{Buffer: -1, JSON: "/q"}, want: []string{"query_log.buffer: must be between 0 (meaning 10000) and 1000000, got -1"}},
-		{name: "buffer huge", c: Config{Buffer: 1 << 30, JSON: "/q"}, want: []string{"query_log.buffer:"}},
-		{name: "socket and file", c: Config{Dnstap: DnstapConfig{Socket: "/s", File: "/f"}}, want: []string{"query_log.dnstap: give socket or file, not both"}},
-		{name: "socket path too long", c: Config{Dnstap: DnstapConfig{Socket: long}}, want: []string{"query_log.dnstap.socket: the path is 108 bytes"}},
-		{name: "same file twice", c: Config{JSON: "/var/log/q", Dnstap: DnstapConfig{File: "/var/log/./q"}}, want: []string{"query_log.json and query_log.dnstap.file: both name"}},
-		{name: "settings without output", c: Config{Sample: 0.5, Dnstap: DnstapConfig{Identity: "ns1"}}, want: []string{"query_log: no output; set json, dnstap.socket or dnstap.file"}},
-		{
-			name: "every problem reported",
-			c:    Config{Sample: 2, Buffer: -5, Dnstap: DnstapConfig{Socket: "/s", File: "/f"}},
-			want: []string{"query_log.sample:", "query_log.buffer:", "query_log.dnstap: give socket or file"},
-		},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			err := tc.c.Validate()
-			if len(tc.want) == 0 {
-				if err != nil {
-					t.Fatalf("Validate() = %v, want nil", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("Validate() = nil, want %q", tc.want)
-			}
-			lines := strings.Split(err.Error(), "\n")
-			if len(lines) != len(tc.want) {
-				t.Fatalf("Validate() = %q, want %d problems", err, len(tc.want))
-			}
-			for i, w := range tc.want {
-				if !strings.HasPrefix(lines[i], w) {
-					t.Errorf("problem %d = %q, want it to start with %q", i, lines[i], w)
-				}
-			}
-		})
-	}
-}
-
-func TestEnabled(t *testing.T) {
-	for c, want := range map[Config]bool{
-		{}:                                   false,
-		{Sample: 0.5, Buffer: 10}:            false,
-		{JSON: "/q"}:                         true,
-		{Dnstap: DnstapConfig{Socket: "/s"}}: true,
-		{Dnstap: DnstapConfig{File: "/f"}}:   true,
-	} {
-		if got := c.Enabled(); got != want {
-			t.Errorf("%+v.Enabled() = %v, want %v", c, got, want)
-		}
-	}
-}
 
 // TestOpenDisabled: no output means a nil Logger whose methods all work.
 func TestOpenDisabled(t *testing.T) {
-	l, err := Open(Config{}, "v", nil)
+	l, err := Open(config.QueryLog{}, "v", nil)
 	if err != nil || l != nil {
 		t.Fatalf("Open(zero) = %v, %v; want nil, nil", l, err)
 	}
@@ -92,7 +28,7 @@ func TestOpenDisabled(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Errorf("nil Close = %v", err)
 	}
-	if _, err := Open(Config{Sample: 3}, "v", nil); err == nil {
+	if _, err := Open(config.QueryLog{Sample: 3}, "v", nil); err == nil {
 		t.Error("Open with an invalid config and no output: want the validation error")
 	}
 }
@@ -102,13 +38,13 @@ func TestOpenErrors(t *testing.T) {
 	missing := filepath.Join(dir, "no", "such", "dir", "q")
 	tests := []struct {
 		name string
-		c    Config
+		c    config.QueryLog
 		want string
 	}{
-		{name: "json in a missing folder", c: Config{JSON: missing}, want: "query_log.json: open " + missing},
-		{name: "dnstap file in a missing folder", c: Config{Dnstap: DnstapConfig{File: missing}}, want: "query_log.dnstap.file: open " + missing},
-		{name: "json is a folder", c: Config{JSON: dir}, want: "query_log.json: open " + dir},
-		{name: "invalid", c: Config{JSON: filepath.Join(dir, "q"), Sample: 7}, want: "query_log.sample"},
+		{name: "json in a missing folder", c: config.QueryLog{JSON: missing}, want: "query_log.json: open " + missing},
+		{name: "dnstap file in a missing folder", c: config.QueryLog{Dnstap: config.Dnstap{File: missing}}, want: "query_log.dnstap.file: open " + missing},
+		{name: "json is a folder", c: config.QueryLog{JSON: dir}, want: "query_log.json: open " + dir},
+		{name: "invalid", c: config.QueryLog{JSON: filepath.Join(dir, "q"), Sample: 7}, want: "query_log.sample"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -130,7 +66,7 @@ func TestOpenErrors(t *testing.T) {
 // TestOpenMissingSocket: a dnstap socket that is not there is no error.
 func TestOpenMissingSocket(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "later.sock")
-	l, err := Open(Config{Dnstap: DnstapConfig{Socket: path}}, "v", nil)
+	l, err := Open(config.QueryLog{Dnstap: config.Dnstap{Socket: path}}, "v", nil)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -163,7 +99,7 @@ func TestSampling(t *testing.T) {
 	for _, tc := range tests {
 		var written atomic.Uint64
 		hook := newHook(func(*entry) error { written.Add(1); return nil })
-		l := mustOpen(t, Config{Sample: tc.sample, Buffer: n}, fastOptions(hook))
+		l := mustOpen(t, config.QueryLog{Sample: tc.sample, Buffer: n}, fastOptions(hook))
 		for range n {
 			l.Log(client, server, false, q, q, t0)
 		}
@@ -190,7 +126,7 @@ func TestLogNeverBlocks(t *testing.T) {
 	o := fastOptions(hook)
 	o.closeTimeout = 300 * time.Millisecond
 	const buffer = 8
-	l, err := open(Config{Buffer: buffer}, "v", nil, o)
+	l, err := open(config.QueryLog{Buffer: buffer}, "v", nil, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +169,7 @@ func TestLogNeverBlocks(t *testing.T) {
 // TestErrorsCounted: a failing output counts errors, not logged queries.
 func TestErrorsCounted(t *testing.T) {
 	fail := newHook(func(*entry) error { return errHook })
-	l := mustOpen(t, Config{}, fastOptions(discard(), fail))
+	l := mustOpen(t, config.QueryLog{}, fastOptions(discard(), fail))
 	q := pack(t, newQuery("a.example.", dns.TypeA))
 	for range 5 {
 		l.Log(netip.MustParseAddrPort("192.0.2.1:1"), netip.MustParseAddrPort("192.0.2.53:53"), false, q, q, t0)
@@ -250,7 +186,7 @@ func TestErrorsCounted(t *testing.T) {
 func TestLogCopies(t *testing.T) {
 	got := make(chan string, 1)
 	hook := newHook(func(e *entry) error { got <- string(e.query()) + "|" + string(e.response()); return nil })
-	l := mustOpen(t, Config{}, fastOptions(hook))
+	l := mustOpen(t, config.QueryLog{}, fastOptions(hook))
 	q, r := []byte("query"), []byte("response")
 	l.Log(netip.MustParseAddrPort("192.0.2.1:1"), netip.MustParseAddrPort("192.0.2.53:53"), false, q, r, t0)
 	copy(q, "XXXXX")
@@ -268,7 +204,7 @@ type queryLogger interface {
 // TestNotSampledAllocs fails if the path of a query that is not sampled
 // (or of a nil Logger) allocates, called directly or through an interface.
 func TestNotSampledAllocs(t *testing.T) {
-	l := mustOpen(t, Config{Sample: 1e-15}, fastOptions(discard()))
+	l := mustOpen(t, config.QueryLog{Sample: 1e-15}, fastOptions(discard()))
 	var nilLogger *Logger
 	q := pack(t, newQuery("a.example.", dns.TypeA))
 	client, server := netip.MustParseAddrPort("192.0.2.1:1"), netip.MustParseAddrPort("192.0.2.53:53")
@@ -287,12 +223,12 @@ func TestNotSampledAllocs(t *testing.T) {
 }
 
 func BenchmarkLogNotSampled(b *testing.B) {
-	l := mustOpen(b, Config{Sample: 1e-15}, fastOptions(discard()))
+	l := mustOpen(b, config.QueryLog{Sample: 1e-15}, fastOptions(discard()))
 	benchmarkLog(b, l)
 }
 
 func BenchmarkLogSampled(b *testing.B) {
-	l := mustOpen(b, Config{Sample: 1}, fastOptions(discard()))
+	l := mustOpen(b, config.QueryLog{Sample: 1}, fastOptions(discard()))
 	benchmarkLog(b, l)
 	s := l.Stats()
 	b.ReportMetric(float64(s.Dropped)/float64(b.N), "dropped/op")

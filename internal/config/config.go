@@ -17,7 +17,6 @@ import (
 
 	"github.com/smartdns/smartdns/internal/diag"
 	"github.com/smartdns/smartdns/internal/yamlx"
-	"github.com/smartdns/smartdns/querylog"
 )
 
 // Config is the server configuration. The yaml tags are the contract that
@@ -56,9 +55,9 @@ type Config struct {
 	// API protects the status API's writes.
 	API API `yaml:"api"`
 	// QueryLog logs queries (dnstap, JSON lines); off by default.
-	QueryLog querylog.Config `yaml:"query_log"`
-	Path     string          `yaml:"-"` // the file this was read from
-	Dir      string          `yaml:"-"` // its folder, against which relative paths resolve
+	QueryLog QueryLog `yaml:"query_log"`
+	Path     string   `yaml:"-"` // the file this was read from
+	Dir      string   `yaml:"-"` // its folder, against which relative paths resolve
 }
 
 // SOA holds the fields used when a zone has no SOA of its own.

@@ -1,4 +1,4 @@
-package querylog
+package config
 
 import (
 	"errors"
@@ -7,23 +7,24 @@ import (
 	"path/filepath"
 )
 
-// Config is the `query_log:` section of the server config. Its zero value
+// QueryLog is the `query_log:` section of the server config (package
+// querylog writes it). Its zero value
 // logs nothing.
-type Config struct {
+type QueryLog struct {
 	// Sample is the fraction of queries logged, in (0, 1]; 0 (unset) means 1.
 	Sample float64 `yaml:"sample"`
 	// JSON is a file that receives one JSON object per logged query
 	// (appended, created 0640).
-	JSON   string       `yaml:"json"`
-	Dnstap DnstapConfig `yaml:"dnstap"`
+	JSON   string `yaml:"json"`
+	Dnstap Dnstap `yaml:"dnstap"`
 	// Buffer bounds the queries waiting to be written; 10000 when zero.
 	// Beyond it queries are dropped (counted), never waited for.
 	Buffer int `yaml:"buffer"`
 }
 
-// DnstapConfig is the `query_log.dnstap:` section: at most one of Socket
+// Dnstap is the `query_log.dnstap:` section: at most one of Socket
 // and File.
-type DnstapConfig struct {
+type Dnstap struct {
 	// Socket is the unix socket of a dnstap collector (frame streams,
 	// bidirectional handshake). It need not exist when the server starts,
 	// and it is dialled again in the background when it goes away.
@@ -36,8 +37,8 @@ type DnstapConfig struct {
 }
 
 const (
-	// DefaultBuffer is the queue length when Config.Buffer is zero.
-	DefaultBuffer = 10000
+	// DefaultQueryLogBuffer is the queue length when QueryLog.Buffer is zero.
+	DefaultQueryLogBuffer = 10000
 	// maxBuffer keeps a typo from reserving gigabytes: each slot holds
 	// about 150 bytes of bookkeeping plus the copied packets.
 	maxBuffer = 1_000_000
@@ -47,17 +48,18 @@ const (
 )
 
 // Enabled reports whether any output is configured.
-func (c Config) Enabled() bool {
+func (c QueryLog) Enabled() bool {
 	return c.JSON != "" || c.Dnstap.Socket != "" || c.Dnstap.File != ""
 }
 
 // Validate checks every key and returns all problems joined (errors.Join),
 // each naming its key, e.g. "query_log.sample: must be in (0, 1], got 1.5".
 // The zero Config is valid.
-func (c Config) Validate() error { return c.validate(true) }
+func (c QueryLog) Validate() error { return c.ValidateOutputs(true) }
 
-// validate is Validate; needOutput false lets tests add outputs of their own.
-func (c Config) validate(needOutput bool) error {
+// ValidateOutputs is Validate; needOutput false accepts a section with no
+// output (a test that adds outputs of its own).
+func (c QueryLog) ValidateOutputs(needOutput bool) error {
 	var errs []error
 	add := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf(format, args...))
@@ -66,7 +68,7 @@ func (c Config) validate(needOutput bool) error {
 		add("query_log.sample: must be in (0, 1], got %v", c.Sample)
 	}
 	if c.Buffer < 0 || c.Buffer > maxBuffer {
-		add("query_log.buffer: must be between 0 (meaning %d) and %d, got %d", DefaultBuffer, maxBuffer, c.Buffer)
+		add("query_log.buffer: must be between 0 (meaning %d) and %d, got %d", DefaultQueryLogBuffer, maxBuffer, c.Buffer)
 	}
 	d := c.Dnstap
 	if d.Socket != "" && d.File != "" {
@@ -78,23 +80,23 @@ func (c Config) validate(needOutput bool) error {
 	if c.JSON != "" && d.File != "" && filepath.Clean(c.JSON) == filepath.Clean(d.File) {
 		add("query_log.json and query_log.dnstap.file: both name %s; use two files", c.JSON)
 	}
-	if needOutput && !c.Enabled() && c != (Config{}) {
+	if needOutput && !c.Enabled() && c != (QueryLog{}) {
 		add("query_log: no output; set json, dnstap.socket or dnstap.file")
 	}
 	return errors.Join(errs...)
 }
 
-// buffer is the queue length, with the default applied.
-func (c Config) buffer() int {
+// QueueLength is the queue length, with the default applied.
+func (c QueryLog) QueueLength() int {
 	if c.Buffer == 0 {
-		return DefaultBuffer
+		return DefaultQueryLogBuffer
 	}
 	return c.Buffer
 }
 
-// threshold turns Sample into a compare against a uniform uint64: a query
+// Threshold turns Sample into a compare against a uniform uint64: a query
 // is logged when all is true or rand.Uint64() < t.
-func (c Config) threshold() (t uint64, all bool) {
+func (c QueryLog) Threshold() (t uint64, all bool) {
 	if c.Sample == 0 || c.Sample >= 1 {
 		return 0, true
 	}
