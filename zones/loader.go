@@ -353,6 +353,7 @@ func (l *Loader) Load(force bool) (*Snapshot, LoadReport) {
 	}
 	l.gen++
 	snap := NewSnapshot(l.gen, zs)
+	snap.externalAlias = l.Options.AliasResolvers
 	index := map[string]int{}
 	for i, zr := range rep.Zones {
 		index[zr.File] = i
@@ -387,6 +388,7 @@ func (l *Loader) Load(force bool) (*Snapshot, LoadReport) {
 		}
 		st.published = use
 	}
+	snap.indexAliases() // after the refused zones are gone
 	return snap, rep
 }
 
