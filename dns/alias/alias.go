@@ -149,7 +149,7 @@ func (c *Cache) AliasAddrs(name string, qtype uint16) (data [][]byte, ttl uint32
 		return e.data, min(secs, e.ttl), true
 	}
 	if now < e.staleUntil {
-		return e.data, min(staleTTL, e.ttl), true
+		return e.data, staleTTL, true
 	}
 	return nil, 0, false
 }
