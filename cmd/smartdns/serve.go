@@ -119,6 +119,7 @@ func cmdServe(args []string, stderr io.Writer) int {
 	aliases := newAliasCache(cfg, log)
 	if aliases != nil {
 		h.Alias = aliases
+		src.AliasResolutions = aliases.Counts
 	}
 	options := func(cfg *config.Config) zones.CompileOptions {
 		o := compileOptions(cfg, members)

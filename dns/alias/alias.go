@@ -223,6 +223,11 @@ func (c *Cache) Run(ctx context.Context) {
 // Resolutions counts the resolutions made so far, by result.
 func (c *Cache) Resolutions(r Result) uint64 { return c.counts[r].Load() }
 
+// Counts returns the resolutions made so far by result, for the metrics.
+func (c *Cache) Counts() (ok, negative, failed uint64) {
+	return c.Resolutions(ResultOK), c.Resolutions(ResultNegative), c.Resolutions(ResultError)
+}
+
 // dispatch starts a resolution for every slot that is due and returns the
 // time until the next one is.
 func (c *Cache) dispatch(now int64) time.Duration {
