@@ -30,6 +30,19 @@ type Handler struct {
 	Health pool.Health
 	// Stats counts queries, ECS use and latency; nil counts nothing.
 	Stats *qstats.Registry
+	// Alias answers apex ALIASes whose target lies outside the served
+	// zones (alias.resolvers); nil answers them from the zones only.
+	Alias AliasResolver
+}
+
+// AliasResolver gives the addresses of ALIAS targets outside the served
+// zones. It is called on the answer path: it must not block, lock or
+// allocate (package dns/alias serves from a cache refreshed aside).
+type AliasResolver interface {
+	// AliasAddrs returns the RDATA of name's (lower-cased wire form) A or
+	// AAAA RRset and the TTL to answer with. Empty data with ok means the
+	// name has none (NODATA); ok false means nothing is known (SERVFAIL).
+	AliasAddrs(name string, qtype uint16) (data [][]byte, ttl uint32, ok bool)
 }
 
 // SetSnapshot publishes a new set of zones; queries in flight finish on
@@ -234,6 +247,10 @@ func (a *answer) resolve(z *zones.Zone, name string, qtype uint16) {
 			a.answerAny(name, res.Node)
 			return
 		case zones.ApexAlias:
+			if exit, ok := a.snap.AliasExit(res.Node.Alias); ok && a.h.Alias != nil {
+				a.answerOutside(z, name, res.Node, exit, qtype)
+				return
+			}
 			set, _ := a.snap.ResolveAddrs(res.Node.Alias, qtype)
 			if set == nil {
 				a.setAuth(z.Apex, z.NegSOA)
@@ -270,6 +287,30 @@ func (a *answer) resolve(z *zones.Zone, name string, qtype uint16) {
 		if z = a.snap.Find(name); z == nil {
 			return // the chain leaves the zones we serve
 		}
+	}
+}
+
+// answerOutside answers the apex ALIAS at node (owner name) whose target
+// leads outside the served zones, to exit, with the addresses the resolver
+// cache holds for exit. The TTL is the cache's, never above the ALIAS
+// record's own.
+func (a *answer) answerOutside(z *zones.Zone, name string, node *zones.Node, exit string, qtype uint16) {
+	data, ttl, ok := a.h.Alias.AliasAddrs(exit, qtype)
+	if !ok {
+		a.rcode, a.aa = rcodeServFail, false
+		return
+	}
+	if len(data) == 0 {
+		a.setAuth(z.Apex, z.NegSOA) // the apex exists, also when the target does not
+		return
+	}
+	ttl = min(ttl, node.AliasTTL)
+	for _, rd := range data {
+		if !a.w.writeRR(name, qtype, ttl, rd) {
+			a.tc = true
+			return
+		}
+		a.an++
 	}
 }
 

@@ -93,6 +93,7 @@ func NewCollector(src *status.Sources) prometheus.Collector {
 
 	c.stateErrors = c.desc("state_errors_total", "Failed transactions on the state file (bbolt).")
 	c.queryLog = c.desc("query_log_entries_total", "Query log entries: logged (written), dropped (the log could not keep up), error (a write failed).", "result")
+	c.aliasResolutions = c.desc("alias_resolutions_total", "Resolutions of ALIAS targets outside the served zones through alias.resolvers: ok (addresses), negative (NODATA or NXDOMAIN), error (every resolver failed).", "result")
 	return c
 }
 
@@ -108,7 +109,7 @@ type collector struct {
 	probeState, probeDuration, probeTransitions, probeChecks, probeLastCheck *prometheus.Desc
 	siteLoad, siteSmoothed, siteAge, siteDraining, siteFresh                 *prometheus.Desc
 	reloads, generation, lastReload, zoneSerial, zoneRecords, zoneDynamic    *prometheus.Desc
-	stateErrors, queryLog                                                    *prometheus.Desc
+	stateErrors, queryLog, aliasResolutions                                  *prometheus.Desc
 }
 
 func (c *collector) desc(name, help string, labels ...string) *prometheus.Desc {
@@ -157,6 +158,12 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		e.counter(c.queryLog, float64(logged), "logged")
 		e.counter(c.queryLog, float64(dropped), "dropped")
 		e.counter(c.queryLog, float64(errs), "error")
+	}
+	if s.AliasResolutions != nil {
+		ok, neg, failed := s.AliasResolutions()
+		e.counter(c.aliasResolutions, float64(ok), "ok")
+		e.counter(c.aliasResolutions, float64(neg), "negative")
+		e.counter(c.aliasResolutions, float64(failed), "error")
 	}
 }
 

@@ -219,7 +219,8 @@ func newEnv(t *testing.T) *env {
 	src := &status.Sources{
 		Snapshot: h.Snapshot, Health: health, Probes: runner, Reports: rc, Tally: tally, Stats: stats, Store: st,
 		StaleAfter: 30 * time.Second, Version: "v1.2.3-test", Reloads: reloads, Started: now.Add(-time.Hour),
-		QueryLogStats: func() (uint64, uint64, uint64) { return 7, 2, 1 },
+		QueryLogStats:    func() (uint64, uint64, uint64) { return 7, 2, 1 },
+		AliasResolutions: func() (uint64, uint64, uint64) { return 5, 1, 3 },
 	}
 	return &env{src: src, handler: h, now: now}
 }
@@ -429,6 +430,9 @@ func TestValues(t *testing.T) {
 	f.Want(t, 7, "smartdns_query_log_entries_total", "result", "logged")
 	f.Want(t, 2, "smartdns_query_log_entries_total", "result", "dropped")
 	f.Want(t, 1, "smartdns_query_log_entries_total", "result", "error")
+	f.Want(t, 5, "smartdns_alias_resolutions_total", "result", "ok")
+	f.Want(t, 1, "smartdns_alias_resolutions_total", "result", "negative")
+	f.Want(t, 3, "smartdns_alias_resolutions_total", "result", "error")
 
 	// The standard collectors share the private registry.
 	for _, n := range []string{"go_goroutines", "process_start_time_seconds"} {

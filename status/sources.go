@@ -41,6 +41,9 @@ type Sources struct {
 	Started time.Time
 	// QueryLogStats reads the query log's counters; nil without a log.
 	QueryLogStats func() (logged, dropped, errors uint64)
+	// AliasResolutions reads the counts of ALIAS target resolutions
+	// (dns/alias); nil without alias.resolvers.
+	AliasResolutions func() (ok, negative, failed uint64)
 
 	overrideMu sync.Mutex // serialises override writes
 	token      atomic.Pointer[string]

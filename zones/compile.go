@@ -44,6 +44,10 @@ type CompileOptions struct {
 	Tally *pool.Tally
 	// Stats gives each zone its query counters; nil counts nothing.
 	Stats *qstats.Registry
+	// AliasResolvers is true when alias.resolvers is configured: an apex
+	// ALIAS whose target lies outside the served zones is then answered
+	// through them instead of being refused.
+	AliasResolvers bool
 }
 
 // SOADefaults are the fields of a synthesized SOA (times in seconds).
@@ -97,7 +101,7 @@ func Compile(origin, file string, recs []zonefile.Record, opt CompileOptions) (*
 				probs.Add(r.Pos, "ALIAS target: %v", err)
 				continue
 			}
-			n.Alias = t
+			n.Alias, n.AliasTTL = t, r.TTL
 			z.aliasPos = r.Pos
 			hash.add(name, zonefile.TypeALIAS, r.TTL, []byte(t))
 			continue

@@ -381,6 +381,7 @@ func (l *Loader) Load(force bool) (*Snapshot, LoadReport) {
 	}
 	l.gen++
 	snap := NewSnapshot(l.gen, zs)
+	snap.externalAlias = l.Options.AliasResolvers
 	index := map[string]int{}
 	for i, zr := range rep.Zones {
 		index[zr.File] = i
@@ -415,6 +416,7 @@ func (l *Loader) Load(force bool) (*Snapshot, LoadReport) {
 		}
 		st.published = use
 	}
+	snap.indexAliases() // after the refused zones are gone
 	return snap, rep
 }
 

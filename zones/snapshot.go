@@ -1,6 +1,7 @@
 package zones
 
 import (
+	"fmt"
 	"sort"
 
 	"github.com/miekg/dns"
@@ -16,6 +17,12 @@ type Snapshot struct {
 	Generation uint64
 	zones      map[string]*Zone
 	maxLabels  int
+	// aliasExits maps each apex ALIAS target whose chain leaves the
+	// served zones to the name a resolver must be asked (see AliasExit).
+	aliasExits map[string]string
+	// externalAlias allows such ALIASes (alias.resolvers is configured);
+	// without it checkAlias refuses them.
+	externalAlias bool
 }
 
 // NewSnapshot indexes zones by apex.
@@ -27,6 +34,7 @@ func NewSnapshot(gen uint64, zs []*Zone) *Snapshot {
 			s.maxLabels = n
 		}
 	}
+	s.indexAliases()
 	return s
 }
 
@@ -85,47 +93,188 @@ func (s *Snapshot) Zone(origin string) *Zone {
 	return s.zones[w]
 }
 
+// maxAliasHops bounds the CNAMEs (and ALIASes) an ALIAS target is followed
+// through inside the served zones.
+const maxAliasHops = 8
+
 // ResolveAddrs follows name (wire form) through the served zones, across
-// CNAMEs, to its A or AAAA RRset. It backs ALIAS answers and their check.
+// CNAMEs, to its A or AAAA RRset. It backs ALIAS answers from the served
+// zones; ok is false when the chain does not end in them (see AliasExit).
 func (s *Snapshot) ResolveAddrs(name string, qtype uint16) (*RRset, bool) {
-	for hops := 0; hops < 8; hops++ {
-		q := name
-		z := s.Find(q)
-		if z == nil {
-			return nil, false
-		}
-		r := z.Lookup(q, qtype)
-		switch r.Kind {
-		case Success:
-			return r.Set, true
-		case CNAMEAlias:
-			name = lowerWireString(string(r.Set.Data[0]))
-			continue
-		case NoData:
-			return nil, true
-		}
-		return nil, false
+	t := s.traceAlias(name, qtype)
+	switch t.end {
+	case aliasFound:
+		return t.set, true
+	case aliasNoData:
+		return nil, true
 	}
 	return nil, false
 }
 
-// checkAlias reports whether z's apex ALIAS (if any) can be answered from
-// the served zones: its target must be in a served zone and have an A or
-// AAAA record.
+// aliasEnd is where following an ALIAS target through the served zones
+// ended.
+type aliasEnd uint8
+
+const (
+	aliasFound     aliasEnd = iota // an A or AAAA RRset in a served zone
+	aliasNoData                    // the name exists in a served zone without the type
+	aliasOutside                   // the name is in no served zone
+	aliasDelegated                 // the name is below a zone cut of a served zone
+	aliasMissing                   // the name does not exist in its served zone
+	aliasDNAME                     // the name is below a DNAME
+	aliasLoop                      // too many CNAMEs, or a loop
+)
+
+// aliasTrace is the outcome of following an ALIAS target.
+type aliasTrace struct {
+	end  aliasEnd
+	set  *RRset // aliasFound
+	name string // the last name reached (wire form)
+	zone *Zone  // the served zone holding name, nil for aliasOutside
+	hops int    // CNAMEs and ALIASes followed
+}
+
+// traceAlias follows name through the served zones across CNAMEs (and the
+// ALIAS of an apex it reaches) for qtype A or AAAA.
+func (s *Snapshot) traceAlias(name string, qtype uint16) aliasTrace {
+	for hops := 0; hops < maxAliasHops; hops++ {
+		z := s.Find(name)
+		if z == nil {
+			return aliasTrace{end: aliasOutside, name: name, hops: hops}
+		}
+		t := aliasTrace{name: name, zone: z, hops: hops}
+		r := z.Lookup(name, qtype)
+		switch r.Kind {
+		case Success:
+			t.end, t.set = aliasFound, r.Set
+			return t
+		case NoData:
+			t.end = aliasNoData
+			return t
+		case CNAMEAlias:
+			name = lowerWireString(string(r.Set.Data[0]))
+			continue
+		case ApexAlias:
+			name = r.Node.Alias
+			continue
+		case Delegation:
+			t.end = aliasDelegated
+			return t
+		case DNAMERedirect:
+			t.end = aliasDNAME
+			return t
+		}
+		t.end = aliasMissing
+		return t
+	}
+	return aliasTrace{end: aliasLoop, name: name}
+}
+
+// external reports whether the trace ends outside what the served zones
+// answer, so that only a resolver (alias.resolvers) can answer it.
+func (t aliasTrace) external() bool { return t.end == aliasOutside || t.end == aliasDelegated }
+
+// AliasExit returns, for an apex ALIAS target (wire form) whose chain
+// leaves the served zones, the name a resolver must be asked for: the
+// target itself, or the first name outside (or delegated away from) the
+// served zones its CNAME chain reaches. ok is false for a target the served
+// zones answer. It is a map lookup: safe on the answer path.
+func (s *Snapshot) AliasExit(target string) (exit string, ok bool) {
+	exit, ok = s.aliasExits[target]
+	return exit, ok
+}
+
+// AliasTargets returns the distinct names (wire form, sorted) that the
+// apex ALIASes of this snapshot need resolved outside the served zones:
+// what a resolver cache must hold for it.
+func (s *Snapshot) AliasTargets() []string {
+	if s == nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, exit := range s.aliasExits {
+		if !seen[exit] {
+			seen[exit] = true
+			out = append(out, exit)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// indexAliases records the exit name of every apex ALIAS whose chain
+// leaves the served zones. It runs once the snapshot's zones are final and
+// before it is published; afterwards the index is only read.
+func (s *Snapshot) indexAliases() {
+	s.aliasExits = nil
+	for _, z := range s.zones {
+		target := z.nodes[z.Apex].Alias
+		if target == "" {
+			continue
+		}
+		if t := s.traceAlias(target, dns.TypeA); t.external() {
+			if s.aliasExits == nil {
+				s.aliasExits = map[string]string{}
+			}
+			s.aliasExits[target] = t.name
+		}
+	}
+}
+
+// checkAlias reports whether z's apex ALIAS (if any) can be answered: from
+// the served zones (its target must reach an A or AAAA record there), or,
+// when s.externalAlias is set (alias.resolvers configured), by a resolver
+// for a target whose chain leaves the served zones.
 func (s *Snapshot) checkAlias(z *Zone) (string, bool) {
-	apex := z.nodes[z.Apex]
-	if apex.Alias == "" {
+	target := z.nodes[z.Apex].Alias
+	if target == "" {
 		return "", true
 	}
-	a, okA := s.ResolveAddrs(apex.Alias, dns.TypeA)
-	aaaa, okAAAA := s.ResolveAddrs(apex.Alias, dns.TypeAAAA)
-	if !okA && !okAAAA {
-		return "ALIAS target " + zonefile.PresentName(apex.Alias) + " is not in a zone smartdns serves, so the ALIAS cannot be answered", false
+	name := "ALIAS target " + zonefile.PresentName(target)
+	t := s.traceAlias(target, dns.TypeA)
+	if t.end == aliasNoData {
+		t6 := s.traceAlias(target, dns.TypeAAAA)
+		if t6.end == aliasFound {
+			return "", true
+		}
 	}
-	if a == nil && aaaa == nil {
-		return "ALIAS target " + zonefile.PresentName(apex.Alias) + " has no A or AAAA record", false
+	const hint = "; set alias.resolvers in the server config to resolve it (docs/configuration.md)"
+	switch t.end {
+	case aliasFound:
+		return "", true
+	case aliasNoData:
+		if t.hops > 0 {
+			return name + " leads by CNAME to " + zonefile.PresentName(t.name) + ", which has no A or AAAA record", false
+		}
+		return name + " has no A or AAAA record", false
+	case aliasOutside, aliasDelegated:
+		if s.externalAlias {
+			return "", true
+		}
+		where := " is in a zone smartdns does not serve"
+		if t.hops > 0 {
+			where = " is in a served zone, but its CNAME chain leaves the served zones at " + zonefile.PresentName(t.name)
+		}
+		if t.end == aliasDelegated {
+			where = " is delegated away from zone " + t.zone.Origin
+			if t.hops > 0 {
+				where = " leads by CNAME to " + zonefile.PresentName(t.name) + ", which is delegated away from zone " + t.zone.Origin
+			}
+		}
+		return name + where + ", so smartdns cannot answer the ALIAS from its zones" + hint, false
+	case aliasMissing:
+		if t.hops > 0 {
+			return name + " leads by CNAME to " + zonefile.PresentName(t.name) + ", which does not exist in zone " + t.zone.Origin, false
+		}
+		return name + " does not exist in zone " + t.zone.Origin, false
+	case aliasDNAME:
+		if t.hops > 0 {
+			name += " leads by CNAME to " + zonefile.PresentName(t.name) + ", which"
+		}
+		return name + " is below a DNAME in zone " + t.zone.Origin + "; ALIAS does not follow DNAME", false
 	}
-	return "", true
+	return name + " leads through more than " + fmt.Sprint(maxAliasHops) + " CNAMEs (or a loop)", false
 }
 
 // Checks returns the distinct health checks of every served zone: the

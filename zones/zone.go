@@ -71,6 +71,9 @@ type Node struct {
 	Wild *Node
 	// Alias is the wire-form target of an apex ALIAS.
 	Alias string
+	// AliasTTL is the ALIAS record's own TTL: answers from a target outside
+	// the served zones never carry a longer one.
+	AliasTTL uint32
 	// Cut marks a delegation point (NS below the apex).
 	Cut bool
 	// DNAME marks a node with a DNAME RRset.

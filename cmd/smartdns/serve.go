@@ -117,12 +117,18 @@ func cmdServe(args []string, stderr io.Writer) int {
 		members = nil // obey values count as up; nothing is probed
 	}
 	startGeo := cfg.GeoIP
+	aliases := newAliasCache(cfg, log)
+	if aliases != nil {
+		h.Alias = aliases
+		src.AliasResolutions = aliases.Counts
+	}
 	options := func(cfg *config.Config) zones.CompileOptions {
 		o := compileOptions(cfg, members)
 		o.Tally, o.Stats = tally, stats
 		// The GeoIP databases are opened at start: zones are checked
 		// against those, not against paths a reload named.
 		o.GeoASN, o.GeoCoords = startGeo.ASN != "", startGeo.City != ""
+		o.AliasResolvers = aliases != nil // the resolvers are those of the start, too
 		return o
 	}
 	loader := &zones.Loader{Dir: cfg.Zones, Options: options(cfg), Store: st, Logger: log}
@@ -139,6 +145,9 @@ func cmdServe(args []string, stderr io.Writer) int {
 			// Targets first: a restarted server restores its saved states
 			// here, so its first answers already leave out what was down.
 			runner.SetTargets(snap.Checks())
+			if aliases != nil {
+				aliases.SetTargets(snap.AliasTargets()) // resolved before they are answered
+			}
 			h.SetSnapshot(snap)
 			forgetRemoved(snap, tally, stats)
 			src.Reloads.OK.Add(1)
@@ -184,6 +193,9 @@ func cmdServe(args []string, stderr io.Writer) int {
 	go func() { served <- srv.Serve() }()
 	go loader.Watch(ctx, cfg.Reload.Interval, publish)
 	go tally.Run(ctx.Done())
+	if aliases != nil {
+		go aliases.Run(ctx)
+	}
 	var web *webServer
 	if cfg.HTTP != "" {
 		web, err = startWeb(ctx, cfg, src, log)
@@ -280,6 +292,7 @@ func restartOnly(old, cfg *config.Config) []string {
 		{"log", cfg.Log != old.Log},
 		{"reload", cfg.Reload != old.Reload},
 		{"reports", cfg.Reports != old.Reports},
+		{"alias", aliasChanged(old, cfg)},
 	} {
 		if c.changed {
 			out = append(out, c.key)
@@ -298,6 +311,8 @@ func compileOptions(cfg *config.Config, members *pool.Members) zones.CompileOpti
 		ProbeICMP:   icmpAllowed,
 		GeoASN:      cfg.GeoIP.ASN != "",
 		GeoCoords:   cfg.GeoIP.City != "",
+		// check and explain accept what serve would resolve
+		AliasResolvers: len(cfg.Alias.Resolvers) > 0,
 		SOA: zones.SOADefaults{
 			Mname: cfg.SOA.Mname, Rname: cfg.SOA.Rname,
 			TTL: sec(cfg.SOA.TTL), Refresh: sec(cfg.SOA.Refresh), Retry: sec(cfg.SOA.Retry),

@@ -56,8 +56,10 @@ type Config struct {
 	API API `yaml:"api"`
 	// QueryLog logs queries (dnstap, JSON lines); off by default.
 	QueryLog QueryLog `yaml:"query_log"`
-	Path     string   `yaml:"-"` // the file this was read from
-	Dir      string   `yaml:"-"` // its folder, against which relative paths resolve
+	// Alias resolves apex ALIAS targets outside the served zones.
+	Alias Alias  `yaml:"alias"`
+	Path  string `yaml:"-"` // the file this was read from
+	Dir   string `yaml:"-"` // its folder, against which relative paths resolve
 }
 
 // SOA holds the fields used when a zone has no SOA of its own.
@@ -77,6 +79,22 @@ type GeoIP struct {
 	City    string `yaml:"city"`
 	Country string `yaml:"country"`
 	ASN     string `yaml:"asn"`
+}
+
+// Alias configures the resolution of apex ALIAS targets that lie outside
+// the served zones (a CDN or load balancer name). Without resolvers such an
+// ALIAS is refused.
+type Alias struct {
+	// Resolvers are recursive resolvers (IP:port; a bare IP means port
+	// 53), asked in order.
+	Resolvers []string `yaml:"resolvers"`
+	// Timeout bounds each question to one resolver.
+	Timeout time.Duration `yaml:"timeout"`
+	// MaxTTL caps how long an answer is cached (and the TTL answered).
+	MaxTTL time.Duration `yaml:"max_ttl"`
+	// ServeStale is how long past its expiry an answer is still served
+	// while the resolvers fail.
+	ServeStale time.Duration `yaml:"serve_stale"`
 }
 
 // TLS names the certificate and key of the HTTP listener.
@@ -150,6 +168,9 @@ const (
 	DefaultTCPIdleTimeout = 10 * time.Second
 	DefaultTCPMaxConns    = 1024
 	DefaultReloadInterval = 2 * time.Second
+	DefaultAliasTimeout   = 2 * time.Second
+	DefaultAliasMaxTTL    = 300 * time.Second
+	DefaultAliasStale     = time.Hour
 )
 
 // Load reads and validates the config file at path. The returned problems
@@ -328,6 +349,7 @@ func Parse(path string, data []byte) (*Config, diag.Problems) {
 			*p = c.resolve(*p)
 		}
 	}
+	probs = append(probs, c.parseAlias(root, at)...)
 	if c.Probes.MaxInFlight < 0 {
 		probs.Add(pos("probes", "max_in_flight"), "probes.max_in_flight: %d must be positive", c.Probes.MaxInFlight)
 	}
@@ -358,6 +380,48 @@ func Parse(path string, data []byte) (*Config, diag.Problems) {
 		return nil, probs
 	}
 	return c, probs
+}
+
+// parseAlias checks the alias section and fills its defaults.
+func (c *Config) parseAlias(root *yaml.Node, at func(line, col int) diag.Pos) diag.Problems {
+	var probs diag.Problems
+	pos := func(key ...string) diag.Pos {
+		if n := yamlx.Find(root, append([]string{"alias"}, key...)...); n != nil {
+			return at(n.Line, n.Column)
+		}
+		return at(1, 1)
+	}
+	a := &c.Alias
+	list := yamlx.Find(root, "alias", "resolvers")
+	for i, r := range a.Resolvers {
+		p := pos("resolvers")
+		if list != nil && list.Kind == yaml.SequenceNode && i < len(list.Content) {
+			p = at(list.Content[i].Line, list.Content[i].Column)
+		}
+		if ip, err := netip.ParseAddr(r); err == nil {
+			a.Resolvers[i] = netip.AddrPortFrom(ip, 53).String()
+		} else if _, err := netip.ParseAddrPort(r); err != nil {
+			probs.Add(p, "alias.resolvers: %q is not an IP or IP:port", r)
+		}
+	}
+	for key, d := range map[string]*time.Duration{"timeout": &a.Timeout, "max_ttl": &a.MaxTTL, "serve_stale": &a.ServeStale} {
+		if *d < 0 {
+			probs.Add(pos(key), "alias.%s: %v must not be negative", key, *d)
+		}
+	}
+	if a.Timeout == 0 {
+		a.Timeout = DefaultAliasTimeout
+	}
+	if a.MaxTTL == 0 {
+		a.MaxTTL = DefaultAliasMaxTTL
+	}
+	if a.MaxTTL > 0 && a.MaxTTL < time.Second {
+		probs.Add(pos("max_ttl"), "alias.max_ttl: %v is below one second", a.MaxTTL)
+	}
+	if a.ServeStale == 0 && yamlx.Find(root, "alias", "serve_stale") == nil {
+		a.ServeStale = DefaultAliasStale
+	}
+	return probs
 }
 
 func (c *Config) resolve(p string) string {

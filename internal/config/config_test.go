@@ -74,6 +74,12 @@ func TestProblems(t *testing.T) {
 			[]string{`:4:3: query_log.sample: must be in (0, 1], got 1.5`}},
 		{"query log two dnstap outputs", "listen: [127.0.0.1:53]\nzones: zones\nquery_log: {dnstap: {socket: s, file: f}}\n",
 			[]string{`query_log.dnstap: give socket or file, not both`}},
+		{"alias resolver not an address", "listen: [127.0.0.1:53]\nzones: zones\nalias:\n  resolvers: [127.0.0.1:53, resolver.example]\n",
+			[]string{`:4:29: alias.resolvers: "resolver.example" is not an IP or IP:port`}},
+		{"alias negative timeout", "listen: [127.0.0.1:53]\nzones: zones\nalias: {resolvers: [127.0.0.1], timeout: -1s}\n",
+			[]string{`:3:42: alias.timeout: -1s must not be negative`}},
+		{"alias unknown key", "listen: [127.0.0.1:53]\nzones: zones\nalias: {resolver: [127.0.0.1]}\n",
+			[]string{`unknown key "resolver" in alias`}},
 		{"query log unknown key", "listen: [127.0.0.1:53]\nzones: zones\nquery_log: {jsn: q}\n",
 			[]string{`unknown key "jsn" in query_log`}},
 	} {
@@ -126,4 +132,33 @@ func writeConfigIn(t *testing.T, dir, body string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// The alias section as the issue writes it, its defaults, and a bare IP
+// taking port 53.
+func TestAlias(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		want       Alias
+	}{
+		{"as the issue writes it", "alias: {resolvers: [\"127.0.0.1:53\"], timeout: 2s, max_ttl: 300s, serve_stale: 1h}\n",
+			Alias{Resolvers: []string{"127.0.0.1:53"}, Timeout: 2 * time.Second, MaxTTL: 300 * time.Second, ServeStale: time.Hour}},
+		{"defaults, bare IPs", "alias:\n  resolvers: [127.0.0.2, \"::1\", \"[::1]:5300\"]\n",
+			Alias{Resolvers: []string{"127.0.0.2:53", "[::1]:53", "[::1]:5300"}, Timeout: DefaultAliasTimeout, MaxTTL: DefaultAliasMaxTTL, ServeStale: DefaultAliasStale}},
+		{"no stale answers", "alias: {resolvers: [127.0.0.1], serve_stale: 0s}\n",
+			Alias{Resolvers: []string{"127.0.0.1:53"}, Timeout: DefaultAliasTimeout, MaxTTL: DefaultAliasMaxTTL}},
+		{"absent", "",
+			Alias{Timeout: DefaultAliasTimeout, MaxTTL: DefaultAliasMaxTTL, ServeStale: DefaultAliasStale}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, probs := Load(writeConfig(t, "listen: [127.0.0.1:53]\nzones: zones\n"+tc.body))
+			if c == nil || len(probs) > 0 {
+				t.Fatalf("problems: %v", probs)
+			}
+			got := c.Alias
+			if strings.Join(got.Resolvers, ",") != strings.Join(tc.want.Resolvers, ",") || got.Timeout != tc.want.Timeout || got.MaxTTL != tc.want.MaxTTL || got.ServeStale != tc.want.ServeStale {
+				t.Fatalf("alias = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
 }
