@@ -13,7 +13,7 @@ import (
 // and smartdns's `octodns.smartdns.healthcheck` resolved for one value.
 // Values with equal checks share one prober (Key).
 type Check struct {
-	Protocol string // HTTP, HTTPS, TCP, ICMP or DNS
+	Protocol string // HTTP, HTTPS, TCP, UDP, ICMP or DNS
 	// Address is the value probed: an IP address (A/AAAA values) or a
 	// host name (CNAME values, resolved by the prober).
 	Address string
@@ -32,6 +32,10 @@ type Check struct {
 	// DNSName and DNSType are what a DNS probe asks for.
 	DNSName string
 	DNSType uint16
+	// Payload is the datagram a UDP check sends (it may be empty), and
+	// ExpectReply a text its reply must hold ("": any reply is up).
+	Payload     string
+	ExpectReply string
 }
 
 // Key identifies the check: two values whose checks have the same key are
@@ -40,6 +44,11 @@ func (c *Check) Key() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s|%s|%d|%s|%s|%s|%s|%d|%d|%v|%q|%v|%s|%d", c.Protocol, c.Address, c.Port, c.Host, c.Path,
 		c.Interval, c.Timeout, c.Rise, c.Fall, c.ExpectStatus, c.ExpectBody, c.TLSVerify, c.DNSName, c.DNSType)
+	// Only when set, so that the keys of the other checks, which name
+	// their saved states in the state file, are those of older versions.
+	if c.Payload != "" || c.ExpectReply != "" {
+		fmt.Fprintf(&b, "|udp=%q,%q", c.Payload, c.ExpectReply)
+	}
 	keys := make([]string, 0, len(c.Headers))
 	for k := range c.Headers {
 		keys = append(keys, k)

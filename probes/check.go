@@ -78,6 +78,8 @@ func (k *checker) check(ctx context.Context, c *pool.Check) error {
 		return k.http(ctx, c, true)
 	case "TCP":
 		return k.tcp(ctx, c)
+	case "UDP":
+		return k.udp(ctx, c)
 	case "ICMP":
 		return k.icmp(ctx, c)
 	case "DNS":

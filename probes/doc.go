@@ -5,7 +5,7 @@
 //
 // A target is one distinct pool.Check (its Key: protocol, address, port,
 // host, path, interval, timeout, rise, fall, expectations, headers, DNS
-// question). However many records and pools use it, a target is probed
+// question, UDP payload). However many records and pools use it, a target is probed
 // by one prober. Runner.SetTargets is given the distinct checks of the
 // current zones on every load: new targets are checked at once, targets
 // no longer used stop being probed, the others go on untouched. A check
@@ -21,6 +21,13 @@
 //     first 64 KiB of the body contain it. TLSVerify false accepts any
 //     certificate.
 //   - TCP: healthy when a connection to Address:Port opens.
+//   - UDP: Payload (possibly empty) is sent in one datagram from a socket
+//     connected to Address:Port. Healthy when a reply comes back within
+//     the timeout and, when ExpectReply is set, holds it. Down when no
+//     reply comes, or at once when the target's host answers ICMP port
+//     unreachable (a connected socket reads it as connection refused);
+//     the error says which. A service that answers nothing to Payload
+//     cannot be told from one that is down, so it is always down.
 //   - ICMP: healthy when an echo request is answered. It uses a ping
 //     socket when the kernel allows one (Linux: the process's group is
 //     in sysctl net.ipv4.ping_group_range) and a raw socket otherwise

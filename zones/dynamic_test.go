@@ -373,15 +373,16 @@ func TestDynamicErrors(t *testing.T) {
 		// Health checks: every key of both mappings, and what applies to
 		// which protocol.
 		{"healthcheck-bad.yaml", geoAll, []string{
-			`healthcheck-bad.yaml:14:17: octodns.healthcheck protocol must be HTTP, HTTPS, TCP, ICMP or DNS, got "https" (protocols are upper case: HTTPS)`,
+			`healthcheck-bad.yaml:14:17: octodns.healthcheck protocol must be HTTP, HTTPS, TCP, UDP, ICMP or DNS, got "https" (protocols are upper case: HTTPS)`,
 			`healthcheck-bad.yaml:15:13: octodns.healthcheck port must be an integer 1..65535, got "0"`,
 			`healthcheck-bad.yaml:16:13: octodns.healthcheck path must start with /, got "health"`,
 			`healthcheck-bad.yaml:17:13: octodns.healthcheck host must be a host name such as www.example.com (or null for the value itself), got "a b"`,
 			`healthcheck-bad.yaml:18:7: "interval" goes under octodns.smartdns.healthcheck, not octodns.healthcheck`,
 			`healthcheck-bad.yaml:19:7: unknown key "method" in octodns.healthcheck (known: protocol, port, path, host)`,
-			`healthcheck-bad.yaml:25:29: octodns.healthcheck protocol UDP is not supported by smartdns: a UDP port that answers nothing looks the same up or down (use DNS to check a DNS server)`,
 			`healthcheck-bad.yaml:25:40: octodns.healthcheck port must be an integer 1..65535, got "65536"`,
+			`healthcheck-bad.yaml:25:47: warning: octodns.healthcheck path is not used by protocol UDP (octoDNS ignores it too)`,
 			`healthcheck-bad.yaml:25:53: octodns.healthcheck path must not hold spaces or control characters (write a space as %20), got "/a b"`,
+			`healthcheck-bad.yaml:25:61: warning: octodns.healthcheck host is not used by protocol UDP (octoDNS ignores it too)`,
 			`healthcheck-bad.yaml:25:67: octodns.healthcheck host must be a host name such as www.example.com (or null for the value itself), got a list`,
 			`healthcheck-bad.yaml:33:19: octodns.smartdns.healthcheck interval must be a duration such as 10s or 500ms, got "10"`,
 			`healthcheck-bad.yaml:34:18: octodns.smartdns.healthcheck timeout must be a duration such as 10s or 500ms, got "-1s"`,
@@ -399,7 +400,7 @@ func TestDynamicErrors(t *testing.T) {
 			`healthcheck-bad.yaml:40:53: octodns.smartdns.healthcheck headers: "x-a" is the same header as the one at line 40 (header names ignore case)`,
 			`healthcheck-bad.yaml:40:68: octodns.smartdns.healthcheck headers: the value of X-B must not hold line breaks or control characters`,
 			`healthcheck-bad.yaml:41:9: "protocol" goes under octodns.healthcheck, not octodns.smartdns.healthcheck`,
-			`healthcheck-bad.yaml:42:9: unknown key "retries" in octodns.smartdns.healthcheck (known: interval, timeout, rise, fall, expect_status, expect_body, tls_verify, headers, query_name, query_type)`,
+			`healthcheck-bad.yaml:42:9: unknown key "retries" in octodns.smartdns.healthcheck (known: interval, timeout, rise, fall, expect_status, expect_body, tls_verify, headers, query_name, query_type, payload, payload_hex, expect)`,
 			`healthcheck-bad.yaml:49:31: octodns.smartdns.healthcheck interval must be longer than the timeout (2s, the default), got 1s`,
 			`healthcheck-bad.yaml:56:44: octodns.smartdns.healthcheck timeout must be shorter than the interval (5s), got 5s`,
 			`healthcheck-bad.yaml:63:31: octodns.smartdns.healthcheck interval must be 1s..1h, got "500ms"`,
@@ -419,10 +420,20 @@ func TestDynamicErrors(t *testing.T) {
 			`healthcheck-bad.yaml:95:33: octodns.smartdns.healthcheck query_name must be a domain name such as www.example.com, got a list`,
 			`healthcheck-bad.yaml:95:50: octodns.smartdns.healthcheck query_type must be a record type such as A, AAAA or SOA, got "BOGUS"`,
 			`healthcheck-bad.yaml:101:18: octodns.healthcheck must be a mapping (with protocol, port, path, host), got a list`,
-			`healthcheck-bad.yaml:103:20: octodns.smartdns.healthcheck must be a mapping (with interval, timeout, rise, fall, expect_status, expect_body, tls_verify, headers, query_name, query_type), got "yes"`,
-			`healthcheck-bad.yaml:109:29: octodns.healthcheck protocol must be HTTP, HTTPS, TCP, ICMP or DNS, got nothing`,
+			`healthcheck-bad.yaml:103:20: octodns.smartdns.healthcheck must be a mapping (with interval, timeout, rise, fall, expect_status, expect_body, tls_verify, headers, query_name, query_type, payload, payload_hex, expect), got "yes"`,
+			`healthcheck-bad.yaml:109:29: octodns.healthcheck protocol must be HTTP, HTTPS, TCP, UDP, ICMP or DNS, got nothing`,
 			`healthcheck-bad.yaml:111:30: octodns.smartdns.healthcheck headers must be a mapping of header names to values, got a list`,
 			`healthcheck-bad.yaml:111:50: octodns.smartdns.healthcheck expect_status must be a list, got "200"`,
+			`healthcheck-bad.yaml:119:49: octodns.smartdns.healthcheck: give payload or payload_hex, not both`,
+			`healthcheck-bad.yaml:119:55: unknown key "expected" in octodns.smartdns.healthcheck (known: interval, timeout, rise, fall, expect_status, expect_body, tls_verify, headers, query_name, query_type, payload, payload_hex, expect)`,
+			`healthcheck-bad.yaml:119:79: octodns.smartdns.healthcheck expect must be a string, got a list`,
+			`healthcheck-bad.yaml:119:87: octodns.smartdns.healthcheck expect_body applies only to protocols HTTP and HTTPS, and this record's protocol is UDP`,
+			`healthcheck-bad.yaml:127:34: octodns.smartdns.healthcheck payload_hex must be bytes in hex such as "0a ff 00", got "zz 0"`,
+			`healthcheck-bad.yaml:135:30: octodns.smartdns.healthcheck payload must be a string, got a list`,
+			`healthcheck-bad.yaml:143:21: octodns.smartdns.healthcheck payload applies only to protocol UDP, and this record's protocol is HTTP`,
+			`healthcheck-bad.yaml:143:36: octodns.smartdns.healthcheck expect applies only to protocol UDP, and this record's protocol is HTTP`,
+			`healthcheck-bad.yaml:143:50: octodns.smartdns.healthcheck payload_hex applies only to protocol UDP, and this record's protocol is HTTP`,
+			`healthcheck-bad.yaml:143:63: octodns.smartdns.healthcheck: give payload or payload_hex, not both`,
 		}},
 		// Problems in an !included dynamic block are reported in that file.
 		{"include.yaml", geoAll, []string{
@@ -767,6 +778,23 @@ func TestDynamicHealthChecks(t *testing.T) {
 	want(&rec("icmp", dns.TypeA).Pools[0].Values[0], pool.Check{Protocol: "ICMP", Address: "192.0.2.40",
 		Interval: 10 * time.Second, Timeout: 2 * time.Second, Rise: 2, Fall: 3})
 
+	// UDP: the payload (text, or bytes from hex) and the expected reply;
+	// an empty datagram and any reply by default. Equal addresses with
+	// other payloads are other targets.
+	udpCheck := pool.Check{Protocol: "UDP", Address: "192.0.2.60", Port: 5000, Interval: 10 * time.Second, Timeout: 2 * time.Second,
+		Rise: 2, Fall: 3, Payload: "status\n", ExpectReply: "ok"}
+	udp := &rec("udp", dns.TypeA).Pools[0].Values[0]
+	want(udp, udpCheck)
+	udpCheck.Payload, udpCheck.ExpectReply = "\xff\xff\x00\n", ""
+	udpHex := &rec("udp-hex", dns.TypeA).Pools[0].Values[0]
+	want(udpHex, udpCheck)
+	udpCheck.Payload = ""
+	udpDefaults := &rec("udp-defaults", dns.TypeA).Pools[0].Values[0]
+	want(udpDefaults, udpCheck)
+	if udp.Member == udpHex.Member || udp.Member == udpDefaults.Member || udpHex.Member == udpDefaults.Member {
+		t.Errorf("UDP checks with other payloads share a member: %d %d %d", udp.Member, udpHex.Member, udpDefaults.Member)
+	}
+
 	// CNAME values are host names, probed without the trailing dot.
 	c = base
 	c.Address, c.Host = "web.example.net", "cname.example.com"
@@ -865,7 +893,7 @@ func TestDynamicHealthCheckICMP(t *testing.T) {
 }
 
 // octoDNS's keys that the protocol does not use are ignored, as octoDNS
-// ignores them, with a warning; so is HTTP on octoDNS's port 443.
+// ignores them, with a warning; so is HTTP or UDP on octoDNS's port 443.
 func TestDynamicHealthCheckWarnings(t *testing.T) {
 	z, probs := dynCompile(t, "testdata/dynamic/healthcheck-warn.yaml", "example.com.", CompileOptions{Members: &pool.Members{}})
 	if z == nil {
@@ -880,6 +908,8 @@ func TestDynamicHealthCheckWarnings(t *testing.T) {
 		`healthcheck-warn.yaml:15:49: warning: octodns.healthcheck host is not used by protocol TCP (octoDNS ignores it too)`,
 		`healthcheck-warn.yaml:21:35: warning: octodns.healthcheck port is not used by protocol ICMP (octoDNS ignores it too)`,
 		`healthcheck-warn.yaml:27:29: warning: octodns.healthcheck protocol HTTP without a port probes port 443, as octoDNS does: give port: 80 if the service listens there`,
+		`healthcheck-warn.yaml:33:29: warning: octodns.healthcheck protocol UDP without a port probes port 443, as octoDNS does: give the port the service listens on`,
+		`healthcheck-warn.yaml:33:34: warning: octodns.healthcheck path is not used by protocol UDP (octoDNS ignores it too)`,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -893,5 +923,8 @@ func TestDynamicHealthCheckWarnings(t *testing.T) {
 	}
 	if http := dynSet(t, z, "http.example.com.", dns.TypeA).Dynamic.Pools[0].Values[0].Check; http.Port != 443 || http.Host != "http.example.com" {
 		t.Errorf("http check %+v, want port 443, host http.example.com", http)
+	}
+	if udp := dynSet(t, z, "udp.example.com.", dns.TypeA).Dynamic.Pools[0].Values[0].Check; udp.Port != 443 || udp.Path != "" {
+		t.Errorf("udp check %+v, want port 443 without a path", udp)
 	}
 }

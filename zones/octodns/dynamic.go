@@ -1,6 +1,7 @@
 package octodns
 
 import (
+	"encoding/hex"
 	"fmt"
 	"math"
 	"net/netip"
@@ -40,7 +41,7 @@ const (
 	dynRuleKeys       = "pool, geos, subnets, asns"
 	dynSmartdnsKeys   = "answers, policy, exhausted, locations, healthcheck, shed, slow_start"
 	dynHealthKeys     = "protocol, port, path, host"
-	dynSmartHCKeys    = "interval, timeout, rise, fall, expect_status, expect_body, tls_verify, headers, query_name, query_type"
+	dynSmartHCKeys    = "interval, timeout, rise, fall, expect_status, expect_body, tls_verify, headers, query_name, query_type, payload, payload_hex, expect"
 	dynMaxWeight      = 100
 	dynWorkPerNode    = 64
 	dynRuleCatchAll   = 3 // ordering class of a rule with no conditions
@@ -1146,14 +1147,17 @@ const (
 	dynHCMinInterval = time.Second
 	dynHCMaxInterval = time.Hour
 	dynHCMaxCount    = 100 // rise and fall
-	dynProtocols     = "HTTP, HTTPS, TCP, ICMP or DNS"
-	dynOctoHC        = "octodns.healthcheck"
-	dynSmartHC       = "octodns.smartdns.healthcheck"
+	dynProtocols     = "HTTP, HTTPS, TCP, UDP, ICMP or DNS"
+	// dynHCMaxPayload bounds a UDP check's datagram: what fits unfragmented
+	// on any IPv6 path (1280 - 40 - 8), as DNS's 1232 does.
+	dynHCMaxPayload = 1232
+	dynOctoHC       = "octodns.healthcheck"
+	dynSmartHC      = "octodns.smartdns.healthcheck"
 )
 
 // dynHealth is a record's health-check settings, defaults filled in.
 type dynHealth struct {
-	protocol     string // HTTP, HTTPS, TCP, ICMP or DNS
+	protocol     string // HTTP, HTTPS, TCP, UDP, ICMP or DNS
 	port         int    // 0: the protocol's default
 	path         string
 	host         string // "" with the default
@@ -1167,6 +1171,8 @@ type dynHealth struct {
 	headers      map[string]string
 	queryName    string // fully qualified, with the trailing dot
 	queryType    uint16
+	payload      string // UDP: the datagram sent (payload or payload_hex)
+	expect       string // UDP: a text the reply must hold
 
 	keys     map[string]diag.Pos // keys given, at the key
 	vals     map[string]diag.Pos // valid values given, at the value
@@ -1243,15 +1249,13 @@ func (c *dynReader) readHealthcheck(p pair) {
 	}
 	if v, at := c.hcValue(keys, "protocol"); v != nil {
 		switch w := dynWord(v); w {
-		case "HTTP", "HTTPS", "TCP", "ICMP", "DNS":
+		case "HTTP", "HTTPS", "TCP", "UDP", "ICMP", "DNS":
 			h.protocol, h.vals["protocol"] = w, at
 			h.protoBad = false
-		case "UDP":
-			c.add(at, "%s protocol UDP is not supported by smartdns: a UDP port that answers nothing looks the same up or down (use DNS to check a DNS server)", dynOctoHC)
 		default:
 			hint := ""
 			switch up := strings.ToUpper(w); up {
-			case "HTTP", "HTTPS", "TCP", "ICMP", "DNS":
+			case "HTTP", "HTTPS", "TCP", "UDP", "ICMP", "DNS":
 				hint = fmt.Sprintf(" (protocols are upper case: %s)", up)
 			}
 			c.add(at, "%s protocol must be %s, got %s%s", dynOctoHC, dynProtocols, describe(v), hint)
@@ -1370,6 +1374,58 @@ func (c *dynReader) readSmartHealthcheck(p pair) {
 		default:
 			h.queryType, h.vals["query_type"] = t, at
 		}
+	}
+	c.readPayload(keys)
+	if v, at := c.hcValue(keys, "expect"); v != nil {
+		switch {
+		case isNull(v):
+			h.expect, h.vals["expect"] = "", at
+		case v.Kind != yaml.ScalarNode:
+			c.add(at, "%s expect must be a string, got %s", dynSmartHC, describe(v))
+		default:
+			h.expect, h.vals["expect"] = v.Value, at
+		}
+	}
+}
+
+// readPayload reads a UDP check's datagram: `payload`, a YAML string sent
+// as its UTF-8 bytes, or `payload_hex`, its bytes in hex (for binary
+// protocols: YAML's "\x80" escapes are code points, not bytes). null and
+// "" send an empty datagram, as does the default.
+func (c *dynReader) readPayload(keys map[string]pair) {
+	h := &c.hc
+	pv, pat := c.hcValue(keys, "payload")
+	if pv != nil {
+		switch {
+		case isNull(pv):
+			h.payload, h.vals["payload"] = "", pat
+		case pv.Kind != yaml.ScalarNode:
+			c.add(pat, "%s payload must be a string, got %s", dynSmartHC, describe(pv))
+		case len(pv.Value) > dynHCMaxPayload:
+			c.add(pat, "%s payload must be at most %d bytes, got %d", dynSmartHC, dynHCMaxPayload, len(pv.Value))
+		default:
+			h.payload, h.vals["payload"] = pv.Value, pat
+		}
+	}
+	hv, hat := c.hcValue(keys, "payload_hex")
+	if hv == nil {
+		return
+	}
+	if pv != nil {
+		c.add(hat, "%s: give payload or payload_hex, not both", dynSmartHC)
+		return
+	}
+	w := strings.Join(strings.Fields(dynWord(hv)), "") // spaces may group the bytes
+	b, err := hex.DecodeString(w)
+	switch {
+	case isNull(hv):
+		h.payload, h.vals["payload_hex"] = "", hat
+	case hv.Kind != yaml.ScalarNode || err != nil:
+		c.add(hat, "%s payload_hex must be bytes in hex such as \"0a ff 00\", got %s", dynSmartHC, describe(hv))
+	case len(b) > dynHCMaxPayload:
+		c.add(hat, "%s payload_hex must be at most %d bytes, got %d", dynSmartHC, dynHCMaxPayload, len(b))
+	default:
+		h.payload, h.vals["payload_hex"] = string(b), hat
 	}
 }
 
@@ -1507,14 +1563,24 @@ func (c *dynReader) checkHealth() {
 			if proto != "DNS" {
 				only = "protocol DNS"
 			}
+		case "payload", "payload_hex", "expect":
+			if proto != "UDP" {
+				only = "protocol UDP"
+			}
 		}
 		if only != "" {
 			c.add(at, "%s %s applies only to %s, and this record's protocol is %s", dynSmartHC, k, only, proto)
 		}
 	}
-	if proto == "HTTP" && h.port == 0 {
-		if at, ok := h.vals["protocol"]; ok {
+	// Without a port (a bad one is an error already), octoDNS's 443 is
+	// probed, which is rarely what HTTP or a UDP service listens on.
+	_, portGiven := h.keys["port"]
+	if at, ok := h.vals["protocol"]; ok && !portGiven {
+		switch proto {
+		case "HTTP":
 			c.o.probs.Warn(at, "%s protocol HTTP without a port probes port 443, as octoDNS does: give port: 80 if the service listens there", dynOctoHC)
+		case "UDP":
+			c.o.probs.Warn(at, "%s protocol UDP without a port probes port 443, as octoDNS does: give the port the service listens on", dynOctoHC)
 		}
 	}
 	if h.timeout >= h.interval {
@@ -1579,6 +1645,11 @@ func (h *dynHealth) check(typ uint16, text string) *pool.Check {
 		if ck.Port == 0 {
 			ck.Port = 443
 		}
+	case "UDP":
+		if ck.Port == 0 {
+			ck.Port = 443
+		}
+		ck.Payload, ck.ExpectReply = h.payload, h.expect
 	case "DNS":
 		if ck.Port == 0 {
 			ck.Port = 53

@@ -385,6 +385,19 @@ func TestOctoDNSErrors(t *testing.T) {
 		{"unknown tag", "www: !foo bar\n", []string{
 			`zone.yaml:1:6: unsupported YAML tag "!foo" (octoDNS knows only !include)`,
 		}},
+		// A UDP check's payload is bounded (one unfragmented datagram);
+		// a bad port is an error, not also "without a port".
+		{"UDP payload too long", udpRecord("{protocol: UDP, port: 5000}", "{payload: "+strings.Repeat("x", 1233)+"}"), []string{
+			`zone.yaml:10:30: octodns.smartdns.healthcheck payload must be at most 1232 bytes, got 1233`,
+		}},
+		{"UDP payload_hex too long", udpRecord("{protocol: UDP, port: 5000}", "{payload_hex: "+strings.Repeat("00", 1233)+"}"), []string{
+			`zone.yaml:10:34: octodns.smartdns.healthcheck payload_hex must be at most 1232 bytes, got 1233`,
+		}},
+		{"UDP payload at the limit", udpRecord("{protocol: UDP, port: 5000}", "{payload: "+strings.Repeat("x", 1232)+"}"), nil},
+		{"UDP and HTTP with a bad port", udpRecord("{protocol: UDP, port: 0}", "{}") + strings.Replace(udpRecord("{protocol: HTTP, port: x}", "{}"), "u:", "h:", 1), []string{
+			`zone.yaml:8:40: octodns.healthcheck port must be an integer 1..65535, got "0"`,
+			`zone.yaml:18:41: octodns.healthcheck port must be an integer 1..65535, got "x"`,
+		}},
 		{"dynamic not a mapping, geo", "www:\n  type: A\n  value: 1.2.3.4\n  dynamic: 1\n  geo: {}\n", []string{
 			`zone.yaml:5:3: warning: legacy "geo" key ignored: smartdns serves the record's values to every client (octoDNS's "dynamic" replaces "geo")`,
 			`zone.yaml:4:12: "dynamic" must be a mapping with "pools" and "rules", got "1"`,
@@ -821,4 +834,15 @@ func TestDotlessNamesAreFullyQualified(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("targets %v, want %v", got, want)
 	}
+}
+
+// udpRecord is a dynamic A record "u" with the octoDNS healthcheck hc and
+// smartdns healthcheck smart (flow mappings).
+func udpRecord(hc, smart string) string {
+	return "u:\n  type: A\n  value: 192.0.2.1\n  dynamic:\n" +
+		"    pools: {p: {values: [{value: 192.0.2.2}]}}\n    rules: [{pool: p}]\n" +
+		"  octodns:\n" +
+		"    healthcheck: " + hc + "\n" +
+		"    smartdns:\n" +
+		"      healthcheck: " + smart + "\n"
 }
