@@ -1,11 +1,9 @@
 package octodns
 
 import (
-	"encoding/hex"
 	"fmt"
 	"math"
 	"net/netip"
-	"net/textproto"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,31 +33,31 @@ import (
 const DynamicTTL = 60
 
 const (
-	dynKnownKeys      = "pools, rules"
-	dynPoolKeys       = "values, fallback"
-	dynValueKeys      = "value, weight, status"
-	dynRuleKeys       = "pool, geos, subnets, asns"
-	dynSmartdnsKeys   = "answers, policy, exhausted, locations, healthcheck, shed, slow_start"
-	dynHealthKeys     = "protocol, port, path, host"
-	dynSmartHCKeys    = "interval, timeout, rise, fall, expect_status, expect_body, tls_verify, headers, query_name, query_type, payload, payload_hex, expect"
-	dynMaxWeight      = 100
-	dynWorkPerNode    = 64
-	dynRuleCatchAll   = 3 // ordering class of a rule with no conditions
-	dynRuleSubnetOnly = 0
-	dynRuleSubnetGeo  = 1
-	dynRuleGeoOnly    = 2
+	dynamicKeys        = "pools, rules"
+	poolKeys           = "values, fallback"
+	valueKeys          = "value, weight, status"
+	ruleKeys           = "pool, geos, subnets, asns"
+	smartdnsKeys       = "answers, policy, exhausted, locations, healthcheck, shed, slow_start"
+	healthKeys         = "protocol, port, path, host"
+	smartHCKeys        = "interval, timeout, rise, fall, expect_status, expect_body, tls_verify, headers, query_name, query_type, payload, payload_hex, expect"
+	maxWeight          = 100
+	workPerDynamicNode = 64
+	ruleCatchAll       = 3 // ordering class of a rule with no conditions
+	ruleSubnetOnly     = 0
+	ruleSubnetGeo      = 1
+	ruleGeoOnly        = 2
 )
 
-// dynReader holds the state of one record's compilation.
-type dynReader struct {
+// dynamicReader holds the state of one record's compilation.
+type dynamicReader struct {
 	o   *reader // resolves aliases, merges and !include; collects problems
 	r   *zonefile.Record
 	typ string // "A", "AAAA" or "CNAME"
 	buf []byte
 
-	pools   []dynPool
+	pools   []poolSpec
 	byName  map[string]int
-	rules   []dynRule
+	rules   []ruleSpec
 	fellTo  map[string]bool // pools some pool names as its fallback
 	answers int
 	policy  pool.Policy
@@ -68,7 +66,7 @@ type dynReader struct {
 	shedHigh, shedLow float64
 	slowStart         time.Duration
 	locs              map[string]zonefile.Location // value text -> location
-	hc                dynHealth
+	hc                healthSpec
 	// asnsAt, closestAt and icmpAt are where the record needs something
 	// of the server (see zonefile.Dynamic).
 	asnsAt    []diag.Pos
@@ -76,41 +74,41 @@ type dynReader struct {
 	icmpAt    *diag.Pos
 }
 
-type dynPool struct {
+type poolSpec struct {
 	name  string
 	at    diag.Pos // the pool's key
-	vals  []dynValue
+	vals  []valueSpec
 	fbAt  diag.Pos // the fallback's value
 	fbIdx int      // the fallback pool, -1 for none
 	used  bool     // a rule names it
 	bad   bool     // not a mapping or without values (reported)
 }
 
-type dynValue struct {
+type valueSpec struct {
 	v  pool.Value
 	at diag.Pos // the `value:` node
 }
 
-type dynRule struct {
+type ruleSpec struct {
 	at      diag.Pos // the rule's mapping
 	pool    int      // -1 when missing or undefined
-	class   int      // dynRuleSubnetOnly .. dynRuleCatchAll; -1 when malformed
-	subnets []dynSubnet
-	geos    []dynGeo
-	asns    []dynASN
+	class   int      // ruleSubnetOnly .. ruleCatchAll; -1 when malformed
+	subnets []subnetSpec
+	geos    []geoSpec
+	asns    []asnSpec
 }
 
-type dynSubnet struct {
+type subnetSpec struct {
 	p  netip.Prefix
 	at diag.Pos
 }
 
-type dynGeo struct {
+type geoSpec struct {
 	c  geo.Code
 	at diag.Pos
 }
 
-type dynASN struct {
+type asnSpec struct {
 	asn uint32
 	at  diag.Pos
 }
@@ -124,7 +122,7 @@ type dynASN struct {
 // warned are the warnings the file has given already (shared, so that a
 // warning given once per file is).
 func readDynamic(r *zonefile.Record, dynamic *yaml.Node, dynFile string, octodns *yaml.Node, octodnsFile string, warned map[string]bool) (*zonefile.Dynamic, diag.Problems) {
-	c := &dynReader{
+	c := &dynamicReader{
 		o:       &reader{files: map[string]*fileInfo{}, warned: warned, names: map[string]*nameInfo{}},
 		r:       r,
 		buf:     make([]byte, 65535),
@@ -133,8 +131,8 @@ func readDynamic(r *zonefile.Record, dynamic *yaml.Node, dynFile string, octodns
 		answers: 1,
 		locs:    map[string]zonefile.Location{},
 	}
-	c.o.budget = workBase + dynWorkPerNode*(dynCountNodes(dynamic, 0)+dynCountNodes(octodns, 0))
-	c.hc = dynDefaultHealth(r.Name)
+	c.o.budget = workBase + workPerDynamicNode*(countNodes(dynamic, 0)+countNodes(octodns, 0))
+	c.hc = defaultHealth(r.Name)
 	switch r.Type {
 	case dns.TypeA:
 		c.typ = "A"
@@ -169,7 +167,7 @@ func readDynamic(r *zonefile.Record, dynamic *yaml.Node, dynFile string, octodns
 			}
 		}
 	}
-	dynSortProblems(probs)
+	sortProblems(probs)
 	if probs.HasErrors() {
 		return nil, probs
 	}
@@ -177,30 +175,30 @@ func readDynamic(r *zonefile.Record, dynamic *yaml.Node, dynFile string, octodns
 }
 
 // src is the source of a block kept in the Record.
-func (c *dynReader) src(file string) *source {
+func (c *dynamicReader) src(file string) *source {
 	if file == "" {
 		file = c.r.Pos.File
 	}
 	return &source{file: file, chain: []inclusion{{abs: absPath(file), shown: file}}}
 }
 
-// dynCountNodes counts the nodes of a tree without following aliases, to
+// countNodes counts the nodes of a tree without following aliases, to
 // size the work budget (aliases, whose expansion can be exponential, are
 // charged as they are followed).
-func dynCountNodes(n *yaml.Node, depth int) int {
+func countNodes(n *yaml.Node, depth int) int {
 	if n == nil || depth > maxDepth*4 {
 		return 0
 	}
 	k := 1
 	for _, e := range n.Content {
-		k += dynCountNodes(e, depth+1)
+		k += countNodes(e, depth+1)
 	}
 	return k
 }
 
-// dynSortProblems orders problems by file (in order of first mention),
+// sortProblems orders problems by file (in order of first mention),
 // line and column, so a file reads top to bottom.
-func dynSortProblems(ps diag.Problems) {
+func sortProblems(ps diag.Problems) {
 	files := map[string]int{}
 	for _, p := range ps {
 		if _, ok := files[p.Pos.File]; !ok {
@@ -219,16 +217,18 @@ func dynSortProblems(ps diag.Problems) {
 	})
 }
 
-func (c *dynReader) add(at diag.Pos, format string, args ...any) { c.o.probs.Add(at, format, args...) }
+func (c *dynamicReader) add(at diag.Pos, format string, args ...any) {
+	c.o.probs.Add(at, format, args...)
+}
 
 // where formats the position of an earlier thing for a message about a
 // later one: "line N" in the same file, else path:line:col.
-func (c *dynReader) where(cur, first diag.Pos) string { return c.o.where(cur, first) }
+func (c *dynamicReader) where(cur, first diag.Pos) string { return c.o.where(cur, first) }
 
 // seq resolves n and checks that it is a list (reported when it is not).
 // It returns the list's items, resolved (those that fail to resolve are
 // left out, reported), and the list node, nil when n is not a list.
-func (c *dynReader) seq(n *yaml.Node, s *source, what string) ([]item, *yaml.Node, diag.Pos) {
+func (c *dynamicReader) seq(n *yaml.Node, s *source, what string) ([]item, *yaml.Node, diag.Pos) {
 	v, vs, ok := c.o.resolve(n, s)
 	if !ok {
 		return nil, nil, diag.Pos{}
@@ -249,13 +249,13 @@ func (c *dynReader) seq(n *yaml.Node, s *source, what string) ([]item, *yaml.Nod
 }
 
 // keys reads a mapping's pairs, reporting keys not in known.
-func (c *dynReader) keys(m *yaml.Node, s *source, what, known string) map[string]pair {
+func (c *dynamicReader) keys(m *yaml.Node, s *source, what, known string) map[string]pair {
 	return c.keysElse(m, s, what, known, nil)
 }
 
 // keysElse is keys, with elsewhere naming where keys that belong to
 // another mapping go, for a better message than "unknown key".
-func (c *dynReader) keysElse(m *yaml.Node, s *source, what, known string, elsewhere map[string]string) map[string]pair {
+func (c *dynamicReader) keysElse(m *yaml.Node, s *source, what, known string, elsewhere map[string]string) map[string]pair {
 	out := map[string]pair{}
 	list := strings.Split(known, ", ")
 	for _, p := range c.o.mapping(m, s, what, true) {
@@ -280,9 +280,9 @@ func (c *dynReader) keysElse(m *yaml.Node, s *source, what, known string, elsewh
 }
 
 // dynamic reads the `dynamic:` mapping.
-func (c *dynReader) dynamic(n *yaml.Node, s *source) {
+func (c *dynamicReader) dynamic(n *yaml.Node, s *source) {
 	at := c.o.pos(n, s)
-	keys := c.keys(n, s, "dynamic", dynKnownKeys)
+	keys := c.keys(n, s, "dynamic", dynamicKeys)
 	if p, ok := keys["pools"]; ok {
 		c.readPools(p)
 	} else {
@@ -295,7 +295,7 @@ func (c *dynReader) dynamic(n *yaml.Node, s *source) {
 	}
 }
 
-func (c *dynReader) readPools(p pair) {
+func (c *dynamicReader) readPools(p pair) {
 	m, ms, ok := c.o.resolve(p.v, p.s)
 	if !ok {
 		return
@@ -312,14 +312,14 @@ func (c *dynReader) readPools(p pair) {
 	// Names first, so that a fallback may name a pool defined after it.
 	for _, q := range pairs {
 		c.byName[q.k.Value] = len(c.pools)
-		c.pools = append(c.pools, dynPool{name: q.k.Value, at: c.o.pos(q.k, q.s), fbIdx: -1})
+		c.pools = append(c.pools, poolSpec{name: q.k.Value, at: c.o.pos(q.k, q.s), fbIdx: -1})
 	}
 	for i, q := range pairs {
 		c.readPool(&c.pools[i], q)
 	}
 }
 
-func (c *dynReader) readPool(pl *dynPool, q pair) {
+func (c *dynamicReader) readPool(pl *poolSpec, q pair) {
 	what := fmt.Sprintf("pool %q", pl.name)
 	m, ms, ok := c.o.resolve(q.v, q.s)
 	if !ok {
@@ -330,7 +330,7 @@ func (c *dynReader) readPool(pl *dynPool, q pair) {
 		pl.bad = true
 		return
 	}
-	keys := c.keys(m, ms, what, dynPoolKeys)
+	keys := c.keys(m, ms, what, poolKeys)
 
 	if f, ok := keys["fallback"]; ok {
 		fv, fs, ok := c.o.resolve(f.v, f.s)
@@ -375,15 +375,15 @@ func (c *dynReader) readPool(pl *dynPool, q pair) {
 			c.add(c.o.pos(it.v, it.s), `%s must be a mapping with "value" (and optionally "weight", "status"), got %s`, vw, describe(it.v))
 			continue
 		}
-		vk := c.keys(it.v, it.s, vw, dynValueKeys)
+		vk := c.keys(it.v, it.s, vw, valueKeys)
 		val := pool.Value{Weight: 1, Status: pool.Obey, Member: -1}
 		good := true
 		if w, ok := vk["weight"]; ok {
 			wn, ws, ok := c.o.resolve(w.v, w.s)
 			if ok {
 				x, isInt := yamlInt(wn)
-				if !isInt || x < 1 || x > dynMaxWeight {
-					c.add(c.o.pos(wn, ws), "%s: weight must be an integer 1..%d, got %s", vw, dynMaxWeight, describe(wn))
+				if !isInt || x < 1 || x > maxWeight {
+					c.add(c.o.pos(wn, ws), "%s: weight must be an integer 1..%d, got %s", vw, maxWeight, describe(wn))
 					good = false
 				} else {
 					val.Weight = uint32(x)
@@ -430,7 +430,7 @@ func (c *dynReader) readPool(pl *dynPool, q pair) {
 			continue
 		}
 		val.Rdata, val.Text = rd, text
-		pl.vals = append(pl.vals, dynValue{v: val, at: at})
+		pl.vals = append(pl.vals, valueSpec{v: val, at: at})
 	}
 	// octoDNS: a lone value's weight means nothing, and octoDNS refuses
 	// one that is not 1.
@@ -442,7 +442,7 @@ func (c *dynReader) readPool(pl *dynPool, q pair) {
 // encode checks a pool value against the record type and returns its
 // RDATA, encoded as the record's own values are, and its presentation
 // form; nil when it is not valid (reported).
-func (c *dynReader) encode(n *yaml.Node, s *source) ([]byte, string) {
+func (c *dynamicReader) encode(n *yaml.Node, s *source) ([]byte, string) {
 	spec := types[c.typ]
 	hdr := dns.RR_Header{Name: c.r.Name, Rrtype: spec.rrtype, Class: dns.ClassINET, Ttl: c.r.TTL}
 	rr := spec.build(c.o, rawValue{typ: c.typ, n: n, s: s, hdr: hdr})
@@ -462,7 +462,7 @@ func (c *dynReader) encode(n *yaml.Node, s *source) ([]byte, string) {
 	return rd, zonefile.ValueText(c.r.Type, rd)
 }
 
-func (c *dynReader) poolNames() string {
+func (c *dynamicReader) poolNames() string {
 	if len(c.pools) == 0 {
 		return "there are none"
 	}
@@ -473,7 +473,7 @@ func (c *dynReader) poolNames() string {
 	return strings.Join(names, ", ")
 }
 
-func (c *dynReader) readRules(p pair) {
+func (c *dynamicReader) readRules(p pair) {
 	items, list, lat := c.seq(p.v, p.s, `"rules"`)
 	if list != nil && len(list.Content) == 0 {
 		c.add(lat, `"rules" is empty: give at least a catch-all rule ("- pool: NAME")`)
@@ -485,14 +485,14 @@ func (c *dynReader) readRules(p pair) {
 	for i, it := range items {
 		num := i + 1
 		what := fmt.Sprintf("rule %d", num)
-		ru := dynRule{at: c.o.pos(it.v, it.s), pool: -1, class: -1}
+		ru := ruleSpec{at: c.o.pos(it.v, it.s), pool: -1, class: -1}
 		if it.v.Kind != yaml.MappingNode {
 			c.add(ru.at, `%s must be a mapping with "pool" (and optionally "geos", "subnets", "asns"), got %s`, what, describe(it.v))
 			c.rules = append(c.rules, ru)
 			continue
 		}
 		nprobs := len(c.o.probs)
-		keys := c.keys(it.v, it.s, what, dynRuleKeys)
+		keys := c.keys(it.v, it.s, what, ruleKeys)
 		typo := len(c.o.probs) > nprobs // an unknown key: what the rule targets is unclear
 		// As in octoDNS, a rule targets what its keys hold, valid or not;
 		// an empty list (or nothing) targets nothing.
@@ -516,13 +516,13 @@ func (c *dynReader) readRules(p pair) {
 		case typo:
 			ru.class = -1
 		case hasSub && hasGeo:
-			ru.class = dynRuleSubnetGeo
+			ru.class = ruleSubnetGeo
 		case hasSub:
-			ru.class = dynRuleSubnetOnly
+			ru.class = ruleSubnetOnly
 		case hasGeo:
-			ru.class = dynRuleGeoOnly
+			ru.class = ruleGeoOnly
 		default:
-			ru.class = dynRuleCatchAll
+			ru.class = ruleCatchAll
 		}
 		if q, ok := keys["pool"]; !ok {
 			c.add(ru.at, `%s has no "pool"`, what)
@@ -536,7 +536,7 @@ func (c *dynReader) readRules(p pair) {
 			default:
 				ru.pool = j
 				c.pools[j].used = true
-				if first, reused := usedBy[j]; reused && ru.class != dynRuleCatchAll {
+				if first, reused := usedBy[j]; reused && ru.class != ruleCatchAll {
 					c.add(pat, "%s: pool %q is already used by rule %d; only the catch-all rule may reuse a pool (as in octoDNS)", what, pn.Value, first+1)
 				} else if !reused {
 					usedBy[j] = i
@@ -549,7 +549,7 @@ func (c *dynReader) readRules(p pair) {
 }
 
 // readSubnets reads a rule's `subnets:`.
-func (c *dynReader) readSubnets(q pair, what string) (out []dynSubnet) {
+func (c *dynamicReader) readSubnets(q pair, what string) (out []subnetSpec) {
 	items, _, _ := c.seq(q.v, q.s, what+" subnets")
 	for _, it := range items {
 		at := c.o.pos(it.v, it.s)
@@ -579,12 +579,12 @@ func (c *dynReader) readSubnets(q pair, what string) (out []dynSubnet) {
 			c.add(at, "%s: subnet %s has host bits set; write %s", what, s, m)
 			continue
 		}
-		out = append(out, dynSubnet{p: p, at: at})
+		out = append(out, subnetSpec{p: p, at: at})
 	}
 	return out
 }
 
-func (c *dynReader) readGeos(q pair, what string) (out []dynGeo) {
+func (c *dynamicReader) readGeos(q pair, what string) (out []geoSpec) {
 	items, _, _ := c.seq(q.v, q.s, what+" geos")
 	for _, it := range items {
 		at := c.o.pos(it.v, it.s)
@@ -597,12 +597,12 @@ func (c *dynReader) readGeos(q pair, what string) (out []dynGeo) {
 			c.add(at, "%v", err)
 			continue
 		}
-		out = append(out, dynGeo{c: code, at: at})
+		out = append(out, geoSpec{c: code, at: at})
 	}
 	return out
 }
 
-func (c *dynReader) readASNs(q pair, what string) (out []dynASN) {
+func (c *dynamicReader) readASNs(q pair, what string) (out []asnSpec) {
 	items, _, _ := c.seq(q.v, q.s, what+" asns")
 	for _, it := range items {
 		at := c.o.pos(it.v, it.s)
@@ -611,14 +611,14 @@ func (c *dynReader) readASNs(q pair, what string) (out []dynASN) {
 			c.add(at, "%s: an ASN must be an integer 1..4294967295 (13335, not AS13335), got %s", what, describe(it.v))
 			continue
 		}
-		out = append(out, dynASN{asn: uint32(x), at: at})
+		out = append(out, asnSpec{asn: uint32(x), at: at})
 	}
 	return out
 }
 
 // present reports whether a rule key holds something: not nothing, not an
 // empty list (octoDNS tests the value's truth).
-func (c *dynReader) present(q pair) bool {
+func (c *dynamicReader) present(q pair) bool {
 	n, _, ok := c.o.resolve(q.v, q.s)
 	if !ok {
 		return true // broken (reported): not a catch-all
@@ -635,7 +635,7 @@ func (c *dynReader) present(q pair) bool {
 }
 
 // checkRules applies octoDNS's rules on the order and overlap of rules.
-func (c *dynReader) checkRules() {
+func (c *dynamicReader) checkRules() {
 	last := len(c.rules) - 1
 	catchAll := -1
 	maxClass, maxAt := -1, 0 // the highest class so far (catch-alls aside)
@@ -645,7 +645,7 @@ func (c *dynReader) checkRules() {
 		if ru.class < 0 {
 			continue
 		}
-		if ru.class == dynRuleCatchAll {
+		if ru.class == ruleCatchAll {
 			if catchAll < 0 {
 				catchAll = i
 			}
@@ -656,9 +656,9 @@ func (c *dynReader) checkRules() {
 		}
 		if ru.class < maxClass {
 			switch ru.class {
-			case dynRuleSubnetOnly:
+			case ruleSubnetOnly:
 				c.add(ru.at, "rule %d has only subnets, so it must come before every rule with geos or asns (rule %d); rules go subnets only, then subnets with geos, then geos, then the catch-all", num, maxAt+1)
-			case dynRuleSubnetGeo:
+			case ruleSubnetGeo:
 				c.add(ru.at, "rule %d has subnets and geos, so it must come before every rule with only geos or asns (rule %d); rules go subnets only, then subnets with geos, then geos, then the catch-all", num, maxAt+1)
 			}
 		} else if ru.class > maxClass {
@@ -672,23 +672,23 @@ func (c *dynReader) checkRules() {
 	c.checkOverlaps()
 }
 
-func (c *dynReader) suggestPool() string {
+func (c *dynamicReader) suggestPool() string {
 	if len(c.pools) > 0 {
 		return c.pools[0].name
 	}
 	return "NAME"
 }
 
-// dynSeen is where a subnet, geo or ASN was first given.
-type dynSeen struct {
+// seenGeo is where a subnet, geo or ASN was first given.
+type seenGeo struct {
 	rule int
 	at   diag.Pos
 }
 
-// dynGeoKey identifies the area a code matches: a country or subdivision
+// geoKey identifies the area a code matches: a country or subdivision
 // code matches by country, whatever continent it is written with (see
 // geo.Code.Match).
-func dynGeoKey(g geo.Code) string {
+func geoKey(g geo.Code) string {
 	switch {
 	case g.Subdivision != "":
 		return "S" + g.Country + "-" + g.Subdivision
@@ -698,8 +698,8 @@ func dynGeoKey(g geo.Code) string {
 	return "C" + g.Continent
 }
 
-// dynGeoParents are the codes of the areas that contain g, widest first.
-func dynGeoParents(g geo.Code) []geo.Code {
+// geoParents are the codes of the areas that contain g, widest first.
+func geoParents(g geo.Code) []geo.Code {
 	switch {
 	case g.Subdivision != "":
 		return []geo.Code{{Continent: g.Continent}, {Continent: g.Continent, Country: g.Country}}
@@ -713,10 +713,10 @@ func dynGeoParents(g geo.Code) []geo.Code {
 // earlier rule already covers (it could never decide a match), or that
 // its own rule already covers (it is redundant). Lookups are by map, so
 // that a file with very many of them is still checked quickly.
-func (c *dynReader) checkOverlaps() {
-	subnets := map[netip.Prefix]dynSeen{}
-	geos := map[string]dynSeen{}
-	asns := map[uint32]dynSeen{}
+func (c *dynamicReader) checkOverlaps() {
+	subnets := map[netip.Prefix]seenGeo{}
+	geos := map[string]seenGeo{}
+	asns := map[uint32]seenGeo{}
 	for i := range c.rules {
 		ru := &c.rules[i]
 		num := i + 1
@@ -750,18 +750,18 @@ func (c *dynReader) checkOverlaps() {
 		}
 		for _, s := range ru.subnets {
 			if _, ok := subnets[s.p]; !ok {
-				subnets[s.p] = dynSeen{i, s.at}
+				subnets[s.p] = seenGeo{i, s.at}
 			}
 		}
 
 		mineG := map[string]int{}
 		for k, g := range ru.geos {
-			if _, ok := mineG[dynGeoKey(g.c)]; !ok {
-				mineG[dynGeoKey(g.c)] = k
+			if _, ok := mineG[geoKey(g.c)]; !ok {
+				mineG[geoKey(g.c)] = k
 			}
 		}
 		for k, g := range ru.geos {
-			key := dynGeoKey(g.c)
+			key := geoKey(g.c)
 			if first, ok := geos[key]; ok {
 				c.add(g.at, "rule %d: geo %s is already in rule %d (%s), so it could never match here", num, g.c, first.rule+1, c.where(g.at, first.at))
 				continue
@@ -770,20 +770,20 @@ func (c *dynReader) checkOverlaps() {
 				c.add(g.at, "rule %d: geo %s is listed twice", num, g.c)
 				continue
 			}
-			for _, p := range dynGeoParents(g.c) {
-				if first, ok := geos[dynGeoKey(p)]; ok {
+			for _, p := range geoParents(g.c) {
+				if first, ok := geos[geoKey(p)]; ok {
 					c.add(g.at, "rule %d: geo %s is inside %s of rule %d (%s), which comes first, so it could never match here: put it in an earlier rule", num, g.c, p, first.rule+1, c.where(g.at, first.at))
 					break
 				}
-				if _, ok := mineG[dynGeoKey(p)]; ok {
+				if _, ok := mineG[geoKey(p)]; ok {
 					c.add(g.at, "rule %d: geo %s is redundant: %s in the same rule contains it", num, g.c, p)
 					break
 				}
 			}
 		}
 		for _, g := range ru.geos {
-			if _, ok := geos[dynGeoKey(g.c)]; !ok {
-				geos[dynGeoKey(g.c)] = dynSeen{i, g.at}
+			if _, ok := geos[geoKey(g.c)]; !ok {
+				geos[geoKey(g.c)] = seenGeo{i, g.at}
 			}
 		}
 
@@ -801,7 +801,7 @@ func (c *dynReader) checkOverlaps() {
 		}
 		for _, a := range ru.asns {
 			if _, ok := asns[a.asn]; !ok {
-				asns[a.asn] = dynSeen{i, a.at}
+				asns[a.asn] = seenGeo{i, a.at}
 			}
 		}
 	}
@@ -809,7 +809,7 @@ func (c *dynReader) checkOverlaps() {
 
 // smartdns reads the record's `octodns: {smartdns: ...}` settings. Other
 // keys under `octodns:` belong to octoDNS (or to other features).
-func (c *dynReader) smartdns(n *yaml.Node, s *source) {
+func (c *dynamicReader) smartdns(n *yaml.Node, s *source) {
 	if n.Kind != yaml.MappingNode {
 		return // reported by the reader
 	}
@@ -827,10 +827,10 @@ func (c *dynReader) smartdns(n *yaml.Node, s *source) {
 			continue
 		}
 		if m.Kind != yaml.MappingNode {
-			c.add(c.o.pos(m, ms), `octodns "smartdns" must be a mapping (with %s), got %s`, dynSmartdnsKeys, describe(m))
+			c.add(c.o.pos(m, ms), `octodns "smartdns" must be a mapping (with %s), got %s`, smartdnsKeys, describe(m))
 			continue
 		}
-		keys := c.keys(m, ms, "octodns.smartdns", dynSmartdnsKeys)
+		keys := c.keys(m, ms, "octodns.smartdns", smartdnsKeys)
 		if q, ok := keys["answers"]; ok {
 			if v, vs, ok := c.o.resolve(q.v, q.s); ok {
 				x, isInt := yamlInt(v)
@@ -844,7 +844,7 @@ func (c *dynReader) smartdns(n *yaml.Node, s *source) {
 		if q, ok := keys["policy"]; ok {
 			if v, vs, ok := c.o.resolve(q.v, q.s); ok {
 				at := c.o.pos(v, vs)
-				switch dynWord(v) {
+				switch word(v) {
 				case "weighted":
 					c.policy = pool.Weighted
 				case "priority":
@@ -863,7 +863,7 @@ func (c *dynReader) smartdns(n *yaml.Node, s *source) {
 		}
 		if q, ok := keys["exhausted"]; ok {
 			if v, vs, ok := c.o.resolve(q.v, q.s); ok {
-				switch dynWord(v) {
+				switch word(v) {
 				case "backup":
 					c.exhaust = pool.ExhaustBackup
 				case "nodata":
@@ -883,7 +883,7 @@ func (c *dynReader) smartdns(n *yaml.Node, s *source) {
 		}
 		if q, ok := keys["slow_start"]; ok {
 			if v, vs, ok := c.o.resolve(q.v, q.s); ok {
-				d, err := time.ParseDuration(dynWord(v))
+				d, err := time.ParseDuration(word(v))
 				if err != nil || d < 0 || d > 24*time.Hour {
 					c.add(c.o.pos(v, vs), "octodns.smartdns slow_start must be a duration from 0s to 24h (e.g. 30s), got %s", describe(v))
 				} else {
@@ -904,7 +904,7 @@ func (c *dynReader) smartdns(n *yaml.Node, s *source) {
 
 // readShed reads `shed: {high: 0.9, low: 0.8}`: the least-loaded
 // watermarks, 0 < low <= high <= 1.
-func (c *dynReader) readShed(q pair) {
+func (c *dynamicReader) readShed(q pair) {
 	m, ms, ok := c.o.resolve(q.v, q.s)
 	if !ok || isNull(m) {
 		return
@@ -924,7 +924,7 @@ func (c *dynReader) readShed(q pair) {
 			return diag.Pos{}, false
 		}
 		at := c.o.pos(v, vs)
-		x, err := strconv.ParseFloat(dynWord(v), 64)
+		x, err := strconv.ParseFloat(word(v), 64)
 		if err != nil || x <= 0 || x > 1 || v.Tag == "!!str" {
 			c.add(at, "octodns.smartdns shed %s must be a number above 0 and at most 1, got %s", name, describe(v))
 			return at, false
@@ -947,15 +947,15 @@ func (c *dynReader) readShed(q pair) {
 	}
 }
 
-// dynWord is a scalar's text, "" for anything else.
-func dynWord(n *yaml.Node) string {
+// word is a scalar's text, "" for anything else.
+func word(n *yaml.Node) string {
 	if n.Kind != yaml.ScalarNode || isNull(n) {
 		return ""
 	}
 	return n.Value
 }
 
-func (c *dynReader) readLocations(q pair) {
+func (c *dynamicReader) readLocations(q pair) {
 	m, ms, ok := c.o.resolve(q.v, q.s)
 	if !ok {
 		return
@@ -1014,7 +1014,7 @@ func (c *dynReader) readLocations(q pair) {
 
 // valueKey is a locations key in the presentation form of pool values
 // (addresses as netip prints them, names lower case).
-func (c *dynReader) valueKey(s string) string {
+func (c *dynamicReader) valueKey(s string) string {
 	if c.r.Type == dns.TypeA || c.r.Type == dns.TypeAAAA {
 		if a, err := netip.ParseAddr(s); err == nil {
 			return a.String()
@@ -1026,7 +1026,7 @@ func (c *dynReader) valueKey(s string) string {
 
 // crossChecks are the rules that involve pools, rules and settings
 // together: fallback loops, unused pools, locations for closest.
-func (c *dynReader) crossChecks() {
+func (c *dynamicReader) crossChecks() {
 	// Fallback loops, each reported once, at the fallback of the loop's
 	// first pool in the file.
 	state := make([]int8, len(c.pools)) // 0 new, 1 on the current path, 2 done
@@ -1087,7 +1087,7 @@ func (c *dynReader) crossChecks() {
 }
 
 // build makes the typed record once everything has checked out.
-func (c *dynReader) build() *zonefile.Dynamic {
+func (c *dynamicReader) build() *zonefile.Dynamic {
 	rec := &pool.Record{
 		Type:      c.r.Type,
 		TTL:       c.r.TTL,
@@ -1131,578 +1131,4 @@ func (c *dynReader) build() *zonefile.Dynamic {
 		rec.Rules[i] = r
 	}
 	return d
-}
-
-// Health checks. What is probed is every value with status obey of every
-// pool (the record's own values, the backup, never are), as octoDNS's
-// providers do, with the record's `octodns.healthcheck` (octoDNS's keys and
-// defaults) and `octodns.smartdns.healthcheck` (smartdns's).
-
-// Defaults of octodns.smartdns.healthcheck.
-const (
-	dynHCInterval    = 10 * time.Second
-	dynHCTimeout     = 2 * time.Second
-	dynHCRise        = 2
-	dynHCFall        = 3
-	dynHCMinInterval = time.Second
-	dynHCMaxInterval = time.Hour
-	dynHCMaxCount    = 100 // rise and fall
-	dynProtocols     = "HTTP, HTTPS, TCP, UDP, ICMP or DNS"
-	// dynHCMaxPayload bounds a UDP check's datagram: what fits unfragmented
-	// on any IPv6 path (1280 - 40 - 8), as DNS's 1232 does.
-	dynHCMaxPayload = 1232
-	dynOctoHC       = "octodns.healthcheck"
-	dynSmartHC      = "octodns.smartdns.healthcheck"
-)
-
-// dynHealth is a record's health-check settings, defaults filled in.
-type dynHealth struct {
-	protocol     string // HTTP, HTTPS, TCP, UDP, ICMP or DNS
-	port         int    // 0: the protocol's default
-	path         string
-	host         string // "" with the default
-	hostValue    bool   // `host: null` (or ""): the value itself
-	interval     time.Duration
-	timeout      time.Duration
-	rise, fall   int
-	expectStatus []int
-	expectBody   string
-	tlsVerify    bool
-	headers      map[string]string
-	queryName    string // fully qualified, with the trailing dot
-	queryType    uint16
-	payload      string // UDP: the datagram sent (payload or payload_hex)
-	expect       string // UDP: a text the reply must hold
-
-	keys     map[string]diag.Pos // keys given, at the key
-	vals     map[string]diag.Pos // valid values given, at the value
-	protoBad bool                // protocol given but not valid (reported)
-}
-
-func dynDefaultHealth(name string) dynHealth {
-	return dynHealth{
-		protocol:     "HTTPS",
-		path:         "/_dns",
-		host:         strings.ToLower(strings.TrimSuffix(name, ".")), // octoDNS: fqdn[:-1]
-		interval:     dynHCInterval,
-		timeout:      dynHCTimeout,
-		rise:         dynHCRise,
-		fall:         dynHCFall,
-		expectStatus: []int{200},
-		tlsVerify:    true,
-		queryName:    strings.ToLower(dns.Fqdn(name)),
-		queryType:    dns.TypeA,
-		keys:         map[string]diag.Pos{},
-		vals:         map[string]diag.Pos{},
-	}
-}
-
-// Keys written under the wrong one of the two mappings.
-var (
-	dynHCOctoKeys  = map[string]string{"protocol": dynOctoHC, "port": dynOctoHC, "path": dynOctoHC, "host": dynOctoHC}
-	dynHCSmartKeys = func() map[string]string {
-		m := map[string]string{}
-		for _, k := range strings.Split(dynSmartHCKeys, ", ") {
-			m[k] = dynSmartHC
-		}
-		return m
-	}()
-)
-
-// hcMapping resolves a healthcheck mapping and reads its keys; nil when it
-// is null or not a mapping (reported).
-func (c *dynReader) hcMapping(p pair, what, known string, elsewhere map[string]string) map[string]pair {
-	m, ms, ok := c.o.resolve(p.v, p.s)
-	if !ok || isNull(m) {
-		return nil
-	}
-	if m.Kind != yaml.MappingNode {
-		c.add(c.o.pos(m, ms), "%s must be a mapping (with %s), got %s", what, known, describe(m))
-		return nil
-	}
-	keys := c.keysElse(m, ms, what, known, elsewhere)
-	for k, q := range keys {
-		c.hc.keys[k] = c.o.pos(q.k, q.s)
-	}
-	return keys
-}
-
-// hcValue resolves the value of key k, nil when absent or broken.
-func (c *dynReader) hcValue(keys map[string]pair, k string) (*yaml.Node, diag.Pos) {
-	q, ok := keys[k]
-	if !ok {
-		return nil, diag.Pos{}
-	}
-	v, vs, ok := c.o.resolve(q.v, q.s)
-	if !ok {
-		return nil, diag.Pos{}
-	}
-	return v, c.o.pos(v, vs)
-}
-
-// readHealthcheck reads octoDNS's `octodns.healthcheck`.
-func (c *dynReader) readHealthcheck(p pair) {
-	keys := c.hcMapping(p, dynOctoHC, dynHealthKeys, dynHCSmartKeys)
-	h := &c.hc
-	if _, ok := keys["protocol"]; ok {
-		h.protoBad = true
-	}
-	if v, at := c.hcValue(keys, "protocol"); v != nil {
-		switch w := dynWord(v); w {
-		case "HTTP", "HTTPS", "TCP", "UDP", "ICMP", "DNS":
-			h.protocol, h.vals["protocol"] = w, at
-			h.protoBad = false
-		default:
-			hint := ""
-			switch up := strings.ToUpper(w); up {
-			case "HTTP", "HTTPS", "TCP", "UDP", "ICMP", "DNS":
-				hint = fmt.Sprintf(" (protocols are upper case: %s)", up)
-			}
-			c.add(at, "%s protocol must be %s, got %s%s", dynOctoHC, dynProtocols, describe(v), hint)
-		}
-	}
-	if v, at := c.hcValue(keys, "port"); v != nil {
-		if x, ok := yamlInt(v); ok && x >= 1 && x <= 65535 {
-			h.port, h.vals["port"] = int(x), at
-		} else {
-			c.add(at, "%s port must be an integer 1..65535, got %s", dynOctoHC, describe(v))
-		}
-	}
-	if v, at := c.hcValue(keys, "path"); v != nil {
-		w := dynWord(v)
-		switch {
-		case !strings.HasPrefix(w, "/"):
-			c.add(at, "%s path must start with /, got %s", dynOctoHC, describe(v))
-		case strings.IndexFunc(w, dynBadURLRune) >= 0:
-			c.add(at, "%s path must not hold spaces or control characters (write a space as %%20), got %s", dynOctoHC, describe(v))
-		default:
-			h.path, h.vals["path"] = w, at
-		}
-	}
-	if v, at := c.hcValue(keys, "host"); v != nil {
-		// octoDNS: `healthcheck.get('host', fqdn) or value`: null and ""
-		// both mean the value itself.
-		switch w := dynWord(v); {
-		case isNull(v) || (v.Kind == yaml.ScalarNode && w == ""):
-			h.host, h.hostValue, h.vals["host"] = "", true, at
-		case v.Kind != yaml.ScalarNode || !dynValidHost(w):
-			c.add(at, "%s host must be a host name such as www.example.com (or null for the value itself), got %s", dynOctoHC, describe(v))
-		default:
-			h.host, h.vals["host"] = w, at
-		}
-	}
-}
-
-// readSmartHealthcheck reads smartdns's `octodns.smartdns.healthcheck`.
-func (c *dynReader) readSmartHealthcheck(p pair) {
-	keys := c.hcMapping(p, dynSmartHC, dynSmartHCKeys, dynHCOctoKeys)
-	h := &c.hc
-	for _, k := range []string{"interval", "timeout"} {
-		v, at := c.hcValue(keys, k)
-		if v == nil {
-			continue
-		}
-		d, err := time.ParseDuration(dynWord(v))
-		switch {
-		case v.Kind != yaml.ScalarNode || err != nil || d <= 0:
-			c.add(at, "%s %s must be a duration such as 10s or 500ms, got %s", dynSmartHC, k, describe(v))
-		case k == "interval" && (d < dynHCMinInterval || d > dynHCMaxInterval):
-			c.add(at, "%s interval must be 1s..1h, got %s", dynSmartHC, describe(v))
-		case k == "interval":
-			h.interval, h.vals[k] = d, at
-		default:
-			h.timeout, h.vals[k] = d, at
-		}
-	}
-	for _, k := range []string{"rise", "fall"} {
-		v, at := c.hcValue(keys, k)
-		if v == nil {
-			continue
-		}
-		x, ok := yamlInt(v)
-		if !ok || x < 1 || x > dynHCMaxCount {
-			c.add(at, "%s %s must be an integer 1..%d, got %s", dynSmartHC, k, dynHCMaxCount, describe(v))
-			continue
-		}
-		if k == "rise" {
-			h.rise = int(x)
-		} else {
-			h.fall = int(x)
-		}
-		h.vals[k] = at
-	}
-	if q, ok := keys["expect_status"]; ok {
-		c.readExpectStatus(q)
-	}
-	if v, at := c.hcValue(keys, "expect_body"); v != nil {
-		switch {
-		case isNull(v):
-			h.expectBody, h.vals["expect_body"] = "", at
-		case v.Kind != yaml.ScalarNode:
-			c.add(at, "%s expect_body must be a string, got %s", dynSmartHC, describe(v))
-		default:
-			h.expectBody, h.vals["expect_body"] = v.Value, at
-		}
-	}
-	if v, at := c.hcValue(keys, "tls_verify"); v != nil {
-		if b, ok := yamlBool(v); ok {
-			h.tlsVerify, h.vals["tls_verify"] = b, at
-		} else {
-			c.add(at, "%s tls_verify must be true or false, got %s", dynSmartHC, describe(v))
-		}
-	}
-	if q, ok := keys["headers"]; ok {
-		c.readHeaders(q)
-	}
-	if v, at := c.hcValue(keys, "query_name"); v != nil {
-		w := dynWord(v)
-		name := strings.ToLower(dns.Fqdn(w))
-		if _, ok := dns.IsDomainName(name); !ok || w == "" || (strings.HasPrefix(w, ".") && w != ".") || strings.IndexFunc(w, dynBadURLRune) >= 0 {
-			c.add(at, "%s query_name must be a domain name such as www.example.com, got %s", dynSmartHC, describe(v))
-		} else if _, err := zonefile.WireName(name); err != nil {
-			c.add(at, "%s query_name: %v", dynSmartHC, err)
-		} else {
-			h.queryName, h.vals["query_name"] = name, at
-		}
-	}
-	if v, at := c.hcValue(keys, "query_type"); v != nil {
-		w := dynWord(v)
-		t, ok := dns.StringToType[strings.ToUpper(w)]
-		switch {
-		case !ok || dynMetaType(t):
-			c.add(at, "%s query_type must be a record type such as A, AAAA or SOA, got %s", dynSmartHC, describe(v))
-		default:
-			h.queryType, h.vals["query_type"] = t, at
-		}
-	}
-	c.readPayload(keys)
-	if v, at := c.hcValue(keys, "expect"); v != nil {
-		switch {
-		case isNull(v):
-			h.expect, h.vals["expect"] = "", at
-		case v.Kind != yaml.ScalarNode:
-			c.add(at, "%s expect must be a string, got %s", dynSmartHC, describe(v))
-		default:
-			h.expect, h.vals["expect"] = v.Value, at
-		}
-	}
-}
-
-// readPayload reads a UDP check's datagram: `payload`, a YAML string sent
-// as its UTF-8 bytes, or `payload_hex`, its bytes in hex (for binary
-// protocols: YAML's "\x80" escapes are code points, not bytes). null and
-// "" send an empty datagram, as does the default.
-func (c *dynReader) readPayload(keys map[string]pair) {
-	h := &c.hc
-	pv, pat := c.hcValue(keys, "payload")
-	if pv != nil {
-		switch {
-		case isNull(pv):
-			h.payload, h.vals["payload"] = "", pat
-		case pv.Kind != yaml.ScalarNode:
-			c.add(pat, "%s payload must be a string, got %s", dynSmartHC, describe(pv))
-		case len(pv.Value) > dynHCMaxPayload:
-			c.add(pat, "%s payload must be at most %d bytes, got %d", dynSmartHC, dynHCMaxPayload, len(pv.Value))
-		default:
-			h.payload, h.vals["payload"] = pv.Value, pat
-		}
-	}
-	hv, hat := c.hcValue(keys, "payload_hex")
-	if hv == nil {
-		return
-	}
-	if pv != nil {
-		c.add(hat, "%s: give payload or payload_hex, not both", dynSmartHC)
-		return
-	}
-	w := strings.Join(strings.Fields(dynWord(hv)), "") // spaces may group the bytes
-	b, err := hex.DecodeString(w)
-	switch {
-	case isNull(hv):
-		h.payload, h.vals["payload_hex"] = "", hat
-	case hv.Kind != yaml.ScalarNode || err != nil:
-		c.add(hat, "%s payload_hex must be bytes in hex such as \"0a ff 00\", got %s", dynSmartHC, describe(hv))
-	case len(b) > dynHCMaxPayload:
-		c.add(hat, "%s payload_hex must be at most %d bytes, got %d", dynSmartHC, dynHCMaxPayload, len(b))
-	default:
-		h.payload, h.vals["payload_hex"] = string(b), hat
-	}
-}
-
-func (c *dynReader) readExpectStatus(q pair) {
-	h := &c.hc
-	items, list, lat := c.seq(q.v, q.s, dynSmartHC+" expect_status")
-	if list == nil {
-		return
-	}
-	if len(list.Content) == 0 {
-		c.add(lat, "%s expect_status is empty: give at least one status code (default [200])", dynSmartHC)
-		return
-	}
-	var codes []int
-	good := len(items) == len(list.Content)
-	seen := map[int]bool{}
-	for _, it := range items {
-		at := c.o.pos(it.v, it.s)
-		x, ok := yamlInt(it.v)
-		if !ok || x < 100 || x > 599 {
-			c.add(at, "%s expect_status: a status code must be an integer 100..599, got %s", dynSmartHC, describe(it.v))
-			good = false
-			continue
-		}
-		if seen[int(x)] {
-			c.add(at, "%s expect_status: %d is listed twice", dynSmartHC, x)
-			good = false
-			continue
-		}
-		seen[int(x)] = true
-		codes = append(codes, int(x))
-	}
-	if good {
-		sort.Ints(codes) // one order, so equal checks are one target
-		h.expectStatus, h.vals["expect_status"] = codes, lat
-	}
-}
-
-func (c *dynReader) readHeaders(q pair) {
-	h := &c.hc
-	m, ms, ok := c.o.resolve(q.v, q.s)
-	if !ok || isNull(m) {
-		return
-	}
-	mat := c.o.pos(m, ms)
-	if m.Kind != yaml.MappingNode {
-		c.add(mat, "%s headers must be a mapping of header names to values, got %s", dynSmartHC, describe(m))
-		return
-	}
-	out := map[string]string{}
-	first := map[string]diag.Pos{}
-	good := true
-	for _, p := range c.o.mapping(m, ms, dynSmartHC+" headers", true) {
-		at := c.o.pos(p.k, p.s)
-		name := p.k.Value
-		canon := textproto.CanonicalMIMEHeaderKey(name)
-		switch {
-		case name == "" || strings.IndexFunc(name, dynNotTokenRune) >= 0:
-			c.add(at, "%s headers: %s is not a header name (letters, digits and !#$%%&'*+-.^_`|~ only)", dynSmartHC, quoteShort(name))
-			good = false
-			continue
-		case canon == "Host":
-			c.add(at, "%s headers: set the Host header with %s host", dynSmartHC, dynOctoHC)
-			good = false
-			continue
-		}
-		if f, dup := first[canon]; dup {
-			c.add(at, "%s headers: %s is the same header as the one at %s (header names ignore case)", dynSmartHC, quoteShort(name), c.where(at, f))
-			good = false
-			continue
-		}
-		first[canon] = at
-		v, vs, ok := c.o.resolve(p.v, p.s)
-		if !ok {
-			good = false
-			continue
-		}
-		if v.Kind != yaml.ScalarNode || isNull(v) {
-			c.add(c.o.pos(v, vs), "%s headers: the value of %s must be a string, got %s", dynSmartHC, name, describe(v))
-			good = false
-			continue
-		}
-		if strings.IndexFunc(v.Value, func(r rune) bool { return r != '\t' && (r < ' ' || r == 0x7f) }) >= 0 {
-			c.add(c.o.pos(v, vs), "%s headers: the value of %s must not hold line breaks or control characters", dynSmartHC, name)
-			good = false
-			continue
-		}
-		out[canon] = v.Value
-	}
-	if good {
-		if len(out) == 0 {
-			out = nil
-		}
-		h.headers, h.vals["headers"] = out, mat
-	}
-}
-
-// checkHealth runs the checks that involve several settings, once both
-// mappings are read: what applies to the protocol, timeout against
-// interval, and whether ICMP probes can run.
-func (c *dynReader) checkHealth() {
-	h := &c.hc
-	if h.protoBad {
-		return // what applies depends on the protocol
-	}
-	proto := h.protocol
-	http := proto == "HTTP" || proto == "HTTPS"
-	// octoDNS's keys that a protocol does not use are ignored by octoDNS
-	// too: a warning. smartdns's own are a mistake: an error.
-	for _, k := range []string{"path", "host", "port"} {
-		at, ok := h.keys[k]
-		if !ok {
-			continue
-		}
-		if (k != "port" && !http) || (k == "port" && proto == "ICMP") {
-			c.o.probs.Warn(at, "%s %s is not used by protocol %s (octoDNS ignores it too)", dynOctoHC, k, proto)
-		}
-	}
-	for _, k := range strings.Split(dynSmartHCKeys, ", ") {
-		at, ok := h.keys[k]
-		if !ok {
-			continue
-		}
-		var only string
-		switch k {
-		case "expect_status", "expect_body", "headers":
-			if !http {
-				only = "protocols HTTP and HTTPS"
-			}
-		case "tls_verify":
-			if proto != "HTTPS" {
-				only = "protocol HTTPS"
-			}
-		case "query_name", "query_type":
-			if proto != "DNS" {
-				only = "protocol DNS"
-			}
-		case "payload", "payload_hex", "expect":
-			if proto != "UDP" {
-				only = "protocol UDP"
-			}
-		}
-		if only != "" {
-			c.add(at, "%s %s applies only to %s, and this record's protocol is %s", dynSmartHC, k, only, proto)
-		}
-	}
-	// Without a port (a bad one is an error already), octoDNS's 443 is
-	// probed, which is rarely what HTTP or a UDP service listens on.
-	_, portGiven := h.keys["port"]
-	if at, ok := h.vals["protocol"]; ok && !portGiven {
-		switch proto {
-		case "HTTP":
-			c.o.probs.Warn(at, "%s protocol HTTP without a port probes port 443, as octoDNS does: give port: 80 if the service listens there", dynOctoHC)
-		case "UDP":
-			c.o.probs.Warn(at, "%s protocol UDP without a port probes port 443, as octoDNS does: give the port the service listens on", dynOctoHC)
-		}
-	}
-	if h.timeout >= h.interval {
-		if at, ok := h.vals["timeout"]; ok {
-			c.add(at, "%s timeout must be shorter than the interval (%s), got %s", dynSmartHC, dynDur(h.interval), dynDur(h.timeout))
-		} else if at, ok := h.vals["interval"]; ok {
-			c.add(at, "%s interval must be longer than the timeout (%s, the default), got %s", dynSmartHC, dynDur(h.timeout), dynDur(h.interval))
-		}
-	}
-	if proto == "ICMP" && c.anyProbed() {
-		at := h.vals["protocol"]
-		c.icmpAt = &at
-	}
-}
-
-// anyProbed reports whether some pool value has status obey.
-func (c *dynReader) anyProbed() bool {
-	for i := range c.pools {
-		for _, v := range c.pools[i].vals {
-			if v.v.Status == pool.Obey {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// check resolves the settings for one value: only what the protocol uses
-// is kept, so that equal probes are one target.
-func (h *dynHealth) check(typ uint16, text string) *pool.Check {
-	ck := &pool.Check{
-		Protocol: h.protocol,
-		Address:  text,
-		Port:     h.port,
-		Interval: h.interval,
-		Timeout:  h.timeout,
-		Rise:     h.rise,
-		Fall:     h.fall,
-	}
-	if typ == dns.TypeCNAME {
-		ck.Address = strings.TrimSuffix(text, ".")
-	}
-	switch h.protocol {
-	case "HTTP", "HTTPS":
-		if ck.Port == 0 {
-			ck.Port = 443 // octoDNS's default, whatever the protocol
-		}
-		if !h.hostValue {
-			ck.Host = h.host
-		}
-		ck.Path = h.path
-		ck.ExpectStatus = append([]int(nil), h.expectStatus...)
-		ck.ExpectBody = h.expectBody
-		ck.TLSVerify = h.protocol == "HTTPS" && h.tlsVerify
-		if len(h.headers) > 0 {
-			ck.Headers = make(map[string]string, len(h.headers))
-			for k, v := range h.headers {
-				ck.Headers[k] = v
-			}
-		}
-	case "TCP":
-		if ck.Port == 0 {
-			ck.Port = 443
-		}
-	case "UDP":
-		if ck.Port == 0 {
-			ck.Port = 443
-		}
-		ck.Payload, ck.ExpectReply = h.payload, h.expect
-	case "DNS":
-		if ck.Port == 0 {
-			ck.Port = 53
-		}
-		ck.DNSName, ck.DNSType = h.queryName, h.queryType
-	case "ICMP":
-		ck.Port = 0
-	}
-	return ck
-}
-
-// dynDur formats a duration without zero minutes and seconds (2h, not
-// 2h0m0s).
-func dynDur(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
-
-// dynBadURLRune is a rune a path or host may not hold as written.
-func dynBadURLRune(r rune) bool { return r <= ' ' || r == 0x7f }
-
-// dynValidHost reports whether s can be an HTTP Host header and TLS server
-// name: a host name or an address, with an optional port.
-func dynValidHost(s string) bool {
-	if s == "" || strings.IndexFunc(s, dynBadURLRune) >= 0 {
-		return false
-	}
-	return !strings.ContainsAny(s, "/?#@\\\"")
-}
-
-// dynNotTokenRune is a rune an HTTP header name may not hold (RFC 9110
-// token).
-func dynNotTokenRune(r rune) bool {
-	switch {
-	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
-		return false
-	}
-	return !strings.ContainsRune("!#$%&'*+-.^_`|~", r)
-}
-
-// dynMetaType reports types a probe cannot ask for: query-only and
-// meta types.
-func dynMetaType(t uint16) bool {
-	switch t {
-	case dns.TypeNone, dns.TypeReserved, dns.TypeOPT, dns.TypeTSIG, dns.TypeTKEY,
-		dns.TypeIXFR, dns.TypeAXFR, dns.TypeMAILA, dns.TypeMAILB, dns.TypeANY:
-		return true
-	}
-	return false
 }
