@@ -2,7 +2,6 @@ package masterfile
 
 import (
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -170,14 +169,7 @@ t.zone:13:12: ipv6hint: "::ffff:192.0.2.256" is not an IPv6 address
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			recs, probs := Parse("t.zone", "example.com.", []byte(tt.zone))
-			got := renderMaster(recs, probs, nil)
-			if w, ok := strings.CutSuffix(tt.want, "...\n"); ok {
-				if !strings.HasPrefix(got, w) {
-					t.Errorf("got:\n%s\nwant prefix:\n%s", got, w)
-				}
-				return
-			}
-			if got != tt.want {
+			if got := renderMaster(recs, probs, nil); got != tt.want {
 				t.Errorf("got:\n%s\nwant:\n%s\n%s", got, tt.want, lineDiff(tt.want, got))
 			}
 		})
