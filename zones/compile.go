@@ -535,9 +535,6 @@ func malformed(rr dns.RR) string {
 				return fmt.Sprintf("tag %q may hold only letters and digits (RFC 8659 §4.1)", v.Tag)
 			}
 		}
-		if len(v.Tag) > 15 {
-			return fmt.Sprintf("tag %q is %d characters; at most 15 (RFC 8659 §4.1)", v.Tag, len(v.Tag))
-		}
 	}
 	return ""
 }
