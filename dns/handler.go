@@ -77,7 +77,8 @@ type answer struct {
 	// move it to the heap).
 	seen  [maxChain + 1]uint64
 	nseen int
-	// scratch for names synthesized by DNAME, alternating.
+	// scratch for names synthesized by DNAME and for lower-cased CNAME
+	// targets, alternating by chain step.
 	scratch [2][256]byte
 	// ecs is set when the answer carries an ECS option; scope is its
 	// SCOPE PREFIX-LENGTH, the widest over every dynamic pick made.
@@ -266,7 +267,12 @@ func (a *answer) resolve(z *zones.Zone, name string, qtype uint16) {
 				}
 				return
 			}
-			name = bstr(target)
+			// The target keeps the zone's case on the wire; lookups
+			// take the lower-cased form (RFC 4343).
+			buf := &a.scratch[step%2]
+			n := copy(buf[:], target)
+			lowerASCII(buf[:n])
+			name = bstr(buf[:n])
 		case zones.DNAMERedirect:
 			a.addAnswer(res.Node.Name, res.Set)
 			target, ok := a.synthesize(name, res.Node.Name, res.Set.Data[0], step)

@@ -46,12 +46,14 @@ func (w *msgWriter) remember(name []byte, off int) {
 	}
 }
 
-// find returns the offset of a previously written name equal (ignoring
-// ASCII case) to suffix.
-func (w *msgWriter) find(suffix string) (int, bool) {
+// find returns the offset of a previously written name equal to suffix:
+// ignoring ASCII case for owner names (which then take the question's
+// case), exactly for names in RDATA, which keep the case the zone wrote
+// them in (RFC 4343 §4.1).
+func (w *msgWriter) find(suffix string, exact bool) (int, bool) {
 	for i := 0; i < w.ncomp; i++ {
 		e := w.comp[i]
-		if int(e.wlen) == len(suffix) && w.equalAt(int(e.off), suffix) {
+		if int(e.wlen) == len(suffix) && w.equalAt(int(e.off), suffix, exact) {
 			return int(e.off), true
 		}
 	}
@@ -60,7 +62,7 @@ func (w *msgWriter) find(suffix string) (int, bool) {
 
 // equalAt compares the (possibly compressed) name at off in the message
 // with an uncompressed name.
-func (w *msgWriter) equalAt(off int, name string) bool {
+func (w *msgWriter) equalAt(off int, name string, exact bool) bool {
 	i := 0
 	for hops := 0; hops < 64; {
 		l := int(w.buf[off])
@@ -77,7 +79,7 @@ func (w *msgWriter) equalAt(off int, name string) bool {
 		}
 		for j := 1; j <= l; j++ {
 			a, b := w.buf[off+j], name[i+j]
-			if a != b && lower(a) != lower(b) {
+			if a != b && (exact || lower(a) != lower(b)) {
 				return false
 			}
 		}
@@ -95,8 +97,8 @@ func lower(c byte) byte {
 }
 
 // writeName appends a wire-form name, compressed against names already in
-// the message.
-func (w *msgWriter) writeName(name string) bool {
+// the message (see find for exact).
+func (w *msgWriter) writeName(name string, exact bool) bool {
 	for i := 0; i < len(name); {
 		l := int(name[i])
 		if l == 0 {
@@ -107,7 +109,7 @@ func (w *msgWriter) writeName(name string) bool {
 			w.off++
 			return true
 		}
-		if off, ok := w.find(name[i:]); ok {
+		if off, ok := w.find(name[i:], exact); ok {
 			if w.off+2 > w.limit {
 				return false
 			}
@@ -132,7 +134,7 @@ func (w *msgWriter) writeName(name string) bool {
 // and returns false.
 func (w *msgWriter) writeRR(owner string, typ uint16, ttl uint32, rdata []byte) bool {
 	start, ncomp := w.off, w.ncomp
-	ok := w.writeName(owner) && w.off+10 <= w.limit
+	ok := w.writeName(owner, false) && w.off+10 <= w.limit
 	if ok {
 		b := w.buf[w.off:]
 		binary.BigEndian.PutUint16(b, typ)
@@ -156,9 +158,9 @@ func (w *msgWriter) writeRR(owner string, typ uint16, ttl uint32, rdata []byte) 
 func (w *msgWriter) writeRdata(typ uint16, rd []byte) bool {
 	switch typ {
 	case typeNS, typeCNAME, typePTR:
-		return w.writeName(bstr(rd))
+		return w.writeName(bstr(rd), true)
 	case typeMX:
-		return len(rd) > 2 && w.writeBytes(rd[:2]) && w.writeName(bstr(rd[2:]))
+		return len(rd) > 2 && w.writeBytes(rd[:2]) && w.writeName(bstr(rd[2:]), true)
 	case typeSOA:
 		n1 := nameLen(rd)
 		if n1 <= 0 {
@@ -168,7 +170,7 @@ func (w *msgWriter) writeRdata(typ uint16, rd []byte) bool {
 		if n2 <= 0 {
 			return w.writeBytes(rd)
 		}
-		return w.writeName(bstr(rd[:n1])) && w.writeName(bstr(rd[n1:n1+n2])) && w.writeBytes(rd[n1+n2:])
+		return w.writeName(bstr(rd[:n1]), true) && w.writeName(bstr(rd[n1:n1+n2]), true) && w.writeBytes(rd[n1+n2:])
 	}
 	return w.writeBytes(rd)
 }

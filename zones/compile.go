@@ -3,6 +3,7 @@ package zones
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"sort"
 	"strings"
 
@@ -110,16 +111,26 @@ func Compile(origin, file string, recs []zonefile.Record, opt CompileOptions) (*
 			probs.Add(r.Pos, "SOA at %s: an SOA is only allowed at the zone apex", r.Name)
 			continue
 		}
+		if r.Type == dns.TypeDS && name == apex {
+			// The DS RRset of a zone lives in its parent (RFC 4034 §5,
+			// RFC 4035 §2.4); named-checkzone refuses it too.
+			probs.Add(r.Pos, "DS at the zone apex %s: a DS belongs in the parent zone, at the delegation (RFC 4035 §2.4)", r.Name)
+			continue
+		}
 		set := RRset{Type: r.Type, TTL: r.TTL}
 		for _, rr := range r.RRs {
-			rd, err := rdataOf(rr, pack)
+			if msg := malformed(rr); msg != "" {
+				probs.Add(r.Pos, "%s %s: %s", r.Name, zonefile.TypeName(r.Type), msg)
+				continue
+			}
+			rd, err := zonefile.Rdata(rr, pack)
 			if err != nil {
 				probs.Add(r.Pos, "%s %s: cannot encode %q: %v", r.Name, zonefile.TypeName(r.Type), rr.String(), err)
 				continue
 			}
 			dup := false
 			for _, d := range set.Data {
-				if bytes.Equal(d, rd) {
+				if sameRdata(r.Type, d, rd) {
 					dup = true
 				}
 			}
@@ -207,7 +218,7 @@ func Compile(origin, file string, recs []zonefile.Record, opt CompileOptions) (*
 	{ // The SOA takes part in the content hash without its serial.
 		s := z.soa
 		s.Serial = 0
-		rd, _ := rdataOf(&s, pack)
+		rd, _ := zonefile.Rdata(&s, pack)
 		hash.add(apex, dns.TypeSOA, s.Hdr.Ttl, rd)
 	}
 	z.Hash = [2]uint64{hash.a, hash.b}
@@ -413,7 +424,7 @@ func (z *Zone) SetSerial(serial uint32) {
 	z.Serial = serial
 	s := z.soa
 	s.Serial = serial
-	rd, _ := rdataOf(&s, make([]byte, 1024))
+	rd, _ := zonefile.Rdata(&s, make([]byte, 1024))
 	z.SOA = &RRset{Type: dns.TypeSOA, TTL: s.Hdr.Ttl, Data: [][]byte{rd}}
 	neg := s.Hdr.Ttl
 	if s.Minttl < neg {
@@ -439,27 +450,91 @@ func (z *Zone) SOARecord() *dns.SOA {
 	return &s
 }
 
-// rdataOf packs rr without compression into buf and returns a copy of its
-// RDATA, with the domain names of RFC 1035 types lower-cased so that the
-// answer writer can compress them.
-func rdataOf(rr dns.RR, buf []byte) ([]byte, error) {
-	h := rr.Header()
-	saved := h.Name
-	h.Name = "."
-	off, err := dns.PackRR(rr, buf, 0, nil, false)
-	h.Name = saved
-	if err != nil {
-		return nil, err
+// sameRdata reports whether two RDATA of type t are the same RR: names
+// compare without regard to ASCII case (RFC 4343 §3), the rest exactly.
+// Only the types whose rdata is a name after a fixed-size prefix are
+// folded; for the others a case difference keeps both.
+func sameRdata(t uint16, a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
 	}
-	// root name (1) + type, class, ttl, rdlength (10)
-	rd := append([]byte(nil), buf[11:off]...)
-	switch h.Rrtype {
+	fold := -1 // where the name starts
+	switch t {
 	case dns.TypeNS, dns.TypeCNAME, dns.TypePTR, dns.TypeDNAME:
-		zonefile.LowerWire(rd)
+		fold = 0
 	case dns.TypeMX:
-		zonefile.LowerWire(rd[2:])
+		fold = 2
+	case dns.TypeSRV:
+		fold = 6
 	}
-	return rd, nil
+	if fold < 0 || fold > len(a) {
+		return bytes.Equal(a, b)
+	}
+	if !bytes.Equal(a[:fold], b[:fold]) {
+		return false
+	}
+	for i := fold; i < len(a); i++ {
+		if x, y := a[i], b[i]; x != y && lowerASCII(x) != lowerASCII(y) {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// malformed says what is wrong with RDATA its RFC defines as malformed
+// where that is cheap to see, "" if nothing: digests and fingerprints
+// whose length does not match their type, CAA tags that are not tags.
+func malformed(rr dns.RR) string {
+	digest := func(what string, t uint8, hexLen int, lens map[uint8]int, rfc string) string {
+		want, ok := lens[t]
+		if !ok || hexLen == 2*want {
+			return ""
+		}
+		return fmt.Sprintf("%s type %d needs %d bytes, got %s (%s)", what, t, want, halfLen(hexLen), rfc)
+	}
+	switch v := rr.(type) {
+	case *dns.SSHFP:
+		return digest("fingerprint", v.Type, len(v.FingerPrint), map[uint8]int{1: 20, 2: 32}, "RFC 4255 §3.1, RFC 6594 §3")
+	case *dns.DS:
+		return digest("digest", v.DigestType, len(v.Digest), dsDigestLens, "RFC 4034 §5.1.4, RFC 4509, RFC 6605")
+	case *dns.CDS:
+		return digest("digest", v.DigestType, len(v.Digest), dsDigestLens, "RFC 4034 §5.1.4, RFC 4509, RFC 6605")
+	case *dns.TLSA:
+		return digest("matching", v.MatchingType, len(v.Certificate), tlsaLens, "RFC 6698 §2.1.3")
+	case *dns.SMIMEA:
+		return digest("matching", v.MatchingType, len(v.Certificate), tlsaLens, "RFC 8162 §2")
+	case *dns.CAA:
+		if v.Tag == "" {
+			return "the tag is empty (RFC 8659 §4.1)"
+		}
+		for i := 0; i < len(v.Tag); i++ {
+			c := v.Tag[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+				return fmt.Sprintf("tag %q may hold only letters and digits (RFC 8659 §4.1)", v.Tag)
+			}
+		}
+	}
+	return ""
+}
+
+var (
+	dsDigestLens = map[uint8]int{dns.SHA1: 20, dns.SHA256: 32, dns.GOST94: 32, dns.SHA384: 48}
+	tlsaLens     = map[uint8]int{1: 32, 2: 64}
+)
+
+// halfLen describes hexLen hexadecimal digits as bytes.
+func halfLen(hexLen int) string {
+	if hexLen%2 == 1 {
+		return fmt.Sprintf("%d hexadecimal digits", hexLen)
+	}
+	return fmt.Sprintf("%d", hexLen/2)
 }
 
 // targetOf returns the wire-form name an NS, MX, SRV, CNAME or DNAME RDATA

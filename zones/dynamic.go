@@ -1,6 +1,8 @@
 package zones
 
 import (
+	"strings"
+
 	"github.com/smartdns/smartdns/internal/diag"
 	"github.com/smartdns/smartdns/pool"
 	"github.com/smartdns/smartdns/zones/zonefile"
@@ -44,7 +46,9 @@ func compileDynamic(r *zonefile.Record, backup [][]byte, opt CompileOptions) (*p
 	}
 	rec.Backup = make([]pool.Value, len(backup))
 	for i, rd := range backup {
-		v := pool.Value{Text: zonefile.ValueText(r.Type, rd), Rdata: rd, Weight: 1, Status: pool.Up, Member: -1}
+		// The RDATA keeps the file's case; the text is the value's
+		// identity (overrides, the tally), lower case as pool values are.
+		v := pool.Value{Text: strings.ToLower(zonefile.ValueText(r.Type, rd)), Rdata: rd, Weight: 1, Status: pool.Up, Member: -1}
 		if l, ok := d.Locations[v.Text]; ok {
 			v.Lat, v.Lon, v.HasLocation = l.Lat, l.Lon, true
 		}

@@ -61,21 +61,17 @@ var pdnsSkipped = map[string]string{
 	"www.cryptokeys.org": "cryptokeys.org is not among the zones copied from PowerDNS (README.md)",
 }
 
-// pdnsZoneEdits are lines of example.com.zone that smartdns cannot load, each
-// commented out (line numbers are kept) before the zones are served;
+// pdnsZoneEdits are lines of the copied zones that smartdns cannot load,
+// each commented out (line numbers are kept) before the zones are served;
 // without the edits the whole zone is refused. Only cname-and-wildcard-trump
 // asks for one of them.
-var pdnsZoneEdits = []struct{ line, why string }{
-	{"bar.svcb IN SVCB 5 . port=\"8004\" no-default-alpn dohpath=/dns-query{?dns} ohttp tls-supported-groups=29,23",
-		"the SvcParamKey mnemonic tls-supported-groups is unknown to the parser (a parser can only read unknown keys as keyNNNNN, RFC 9460 §2.1)"},
-	{"bar.svcb IN SVCB 6 . key00997=\"quoted\" key0998=foo key999=bar",
-		"keyNNNNN with leading zeros is not RFC 9460 §2.1 presentation format"},
-	{"test.wallet\t IN WALLET \"currency-identifier\" \"wallet-identifier\"",
-		"the WALLET type mnemonic is unknown to the parser (RFC 3597 §5: unknown types are written TYPE262)"},
-	{"google-alias\t\tIN \tALIAS \tgoogle-public-dns-a.google.com.",
+var pdnsZoneEdits = []struct{ file, line, why string }{
+	{"example.com.zone", "google-alias\t\tIN \tALIAS \tgoogle-public-dns-a.google.com.",
 		"smartdns allows ALIAS only at a zone apex, and the target is in no zone it serves"},
-	{"*.mixed-wc\t\t\tIN\tA\t192.168.1.1",
+	{"example.com.zone", "*.mixed-wc\t\t\tIN\tA\t192.168.1.1",
 		"a CNAME cannot coexist with other data (RFC 1034 §3.6.2); see cname-and-wildcard-trump"},
+	{"delegated.dnssec-parent.com.zone", "@\t\t\tIN\tDS\t44030 8 2 D4C3D5552B8679FAEEBC317E5F048B614B2E5F607DC57F1553182D49AB2179F7",
+		"a DS at the zone apex belongs in the parent (RFC 4035 §2.4; BIND refuses it too); dnssec-parent.com has it"},
 }
 
 // pdnsDir holds the copied zones and cases.
@@ -83,7 +79,7 @@ var pdnsDir = filepath.Join("testdata", "pdns")
 
 func TestPDNS(t *testing.T) {
 	zonesDir := filepath.Join(pdnsDir, "zones")
-	s := Start(t, Options{ZonesFrom: zonesDir, Files: map[string]string{"example.com.zone": pdnsExampleZone(t, zonesDir)}})
+	s := Start(t, Options{ZonesFrom: zonesDir, Files: pdnsEditedZones(t, zonesDir)})
 	for _, z := range []string{"example.com", "test.com", "wtest.com", "dnssec-parent.com", "delegated.dnssec-parent.com", "minimal.com"} {
 		if a := s.Dig(z, "SOA"); a.Status != "NOERROR" || !a.Flags["aa"] || len(a.Answer) != 1 {
 			t.Fatalf("zone %s is not served:\n%s\nserver log:\n%s", z, a.Raw, s.Log())
@@ -170,25 +166,34 @@ var pdnsChoiceChecks = map[string]func(*testing.T){
 	"cname-and-wildcard-trump": pdnsCheckMixedCNAME,
 }
 
-// pdnsExampleZone returns example.com.zone with the pdnsZoneEdits lines
-// commented out.
-func pdnsExampleZone(t *testing.T, dir string) string {
+// pdnsEditedZones returns the zone files named in pdnsZoneEdits with
+// those lines commented out.
+func pdnsEditedZones(t *testing.T, dir string) map[string]string {
 	t.Helper()
-	lines := strings.Split(pdnsReadFile(t, filepath.Join(dir, "example.com.zone")), "\n")
+	files := map[string][]string{}
 	for _, e := range pdnsZoneEdits {
+		lines, ok := files[e.file]
+		if !ok {
+			lines = strings.Split(pdnsReadFile(t, filepath.Join(dir, e.file)), "\n")
+			files[e.file] = lines
+		}
 		n := 0
 		for i, l := range lines {
 			if strings.TrimRight(l, " \t") == e.line {
 				lines[i] = ";" + l
 				n++
-				t.Logf("example.com.zone:%d not served: %s", i+1, e.why)
+				t.Logf("%s:%d not served: %s", e.file, i+1, e.why)
 			}
 		}
 		if n != 1 {
-			t.Fatalf("example.com.zone: the line %q to comment out occurs %d times", e.line, n)
+			t.Fatalf("%s: the line %q to comment out occurs %d times", e.file, e.line, n)
 		}
 	}
-	return strings.Join(lines, "\n")
+	out := map[string]string{}
+	for f, lines := range files {
+		out[f] = strings.Join(lines, "\n")
+	}
+	return out
 }
 
 // pdnsCheckMixedCNAME asserts smartdns's side of cname-and-wildcard-trump:

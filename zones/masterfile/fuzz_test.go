@@ -40,6 +40,11 @@ func FuzzParseMaster(f *testing.F) {
 		"a TXT \"open\nb A 1.2.3.4 )\nc ( A\n",
 		"\\065\\.b A 1.2.3.4\nu TYPE1 \\# 4 01020304\nv TYPE999 \\# 0\n",
 		"$GENERATE 1-2 $ A \\# 4 0102030$\n",
+		"$GENERATE 0-300/7 ${0,6,n}.${-1,2,N}.$$x\\$ PTR h${0,0,X}\n$GENERATE 1-2 ${1 A 1.2.3.4\n",
+		"@ WKS 192.0.2.1 TCP ( smtp ftp 25\n\t1023 )\nn NSAP 0x47.0005.80\n",
+		"g GPOS \"-32.6\" \"116.8\" \"10\"\nx X25 \"311061700956\"\nw WALLET \"a\" b\n",
+		"l LOC 52 22 N 4 E 0m\nk DNSKEY 256 3 ED25519 AA==\ns SVCB 1 . key00997=\"q\" tls-supported-groups=29,23 ipv6hint=::ffff:192.0.2.1\n",
+		"n NSEC a. TXT A MX A\nt TXT (\n\"col0\"\n1 )\nq SOA a b (\n1 2 3\n4 5 )\n",
 	} {
 		f.Add([]byte(s))
 	}

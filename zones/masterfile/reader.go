@@ -2,9 +2,11 @@ package masterfile
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -21,7 +23,7 @@ const (
 	// this catches chains of distinct files (symlinks, generated trees).
 	maxIncludeDepth = 16
 	// maxGenerated bounds the RRs all $GENERATE directives of one zone
-	// may produce (each directive is limited to 65,536 by miekg/dns).
+	// may produce.
 	maxGenerated = 1 << 20
 	// maxProblems bounds how many problems are kept; the rest are
 	// counted and summarised in one final problem. A binary file fed to
@@ -410,18 +412,46 @@ func (p *parser) entry(f *file, sc *scanner, e *entry) {
 		}
 	}
 
+	var fix func(dns.RR) (dns.RR, error)
+	typName := ""
+	if typeIdx >= 0 && !alias {
+		typName = strings.ToUpper(e.toks[typeIdx].text)
+		edits, fx, rerr := rewrite(e.toks[typeIdx], e.toks[typeIdx+1:])
+		if rerr != nil {
+			p.errorf(tokPos(f, rerr.tok), "%s", rerr.msg)
+			p.forgetOwner(f, e)
+			return
+		}
+		if len(edits) > 0 {
+			text = applyEdits(text, e.line, edits)
+		}
+		fix = fx
+	}
+
+	text = indentContinuations(text)
+
 	def, fallback := f.defaultTTL()
 	zp := dns.NewZoneParser(strings.NewReader(text), f.origin, "")
 	zp.SetDefaultTTL(def)
 	rr, ok := zp.Next()
 	if err := zp.Err(); err != nil {
-		p.parseError(f, e, err)
+		p.parseError(f, e, typName, err)
 		p.forgetOwner(f, e)
 		return
 	}
 	if !ok || rr == nil {
 		return
 	}
+	if fix != nil {
+		fixed, err := fix(rr)
+		if err != nil {
+			p.errorf(pos, "%s: %v", typName, err)
+			p.forgetOwner(f, e)
+			return
+		}
+		rr = fixed
+	}
+	sortBitmap(rr)
 	if orphan {
 		return
 	}
@@ -486,7 +516,7 @@ func header(toks []token, i int) (explicitTTL bool, typeIdx int) {
 // isType reports whether s names a type miekg/dns can parse, or ALIAS.
 func isType(s string) bool {
 	u := strings.ToUpper(s)
-	if _, ok := dns.StringToType[u]; ok || u == "ALIAS" {
+	if _, ok := dns.StringToType[u]; ok || u == "ALIAS" || localTypes[u] != 0 {
 		return true
 	}
 	if strings.HasPrefix(u, "TYPE") && len(u) > 4 {
@@ -538,8 +568,22 @@ func offset(text string, first, line, col int) int {
 // parseError turns a miekg/dns error into a problem at the file position:
 // miekg counts lines and columns from the start of the text it was given,
 // which is the entry.
-func (p *parser) parseError(f *file, e *entry, err error) {
+//
+// Some miekg errors carry their reason only in the wrapped error (the
+// SVCB value parsers: "dns: : \"ipv6hint=...\""); the reason is put back
+// so that no problem has an empty message.
+func (p *parser) parseError(f *file, e *entry, typ string, err error) {
 	msg := strings.TrimPrefix(err.Error(), "dns: ")
+	if strings.HasPrefix(msg, ": ") || strings.HasPrefix(msg, " at line: ") || msg == "" {
+		why := "bad rdata"
+		if typ != "" {
+			why = "bad " + typ + " rdata"
+		}
+		if inner := errors.Unwrap(err); inner != nil && inner.Error() != "" {
+			why += ": " + strings.TrimPrefix(inner.Error(), "dns: ")
+		}
+		msg = why + msg
+	}
 	pos := diag.Pos{File: f.path, Line: e.toks[0].line, Col: e.toks[0].col}
 	if i := strings.LastIndex(msg, " at line: "); i >= 0 {
 		lc := msg[i+len(" at line: "):]
@@ -549,10 +593,72 @@ func (p *parser) parseError(f *file, e *entry, err error) {
 		col, err2 := strconv.Atoi(c)
 		if err1 == nil && err2 == nil && line >= 1 && e.line+line-1 <= e.last {
 			pos.Line = e.line + line - 1
+			if line > 1 && e.colZero(pos.Line) {
+				col-- // indentContinuations added a blank
+			}
 			pos.Col = tokenStart(e.toks, pos.Line, max(col, 1))
 		}
 	}
 	p.errorf(pos, "%s", msg)
+}
+
+// colZero reports whether line (of e) starts with a field in column 0.
+func (e *entry) colZero(line int) bool {
+	for _, t := range e.toks {
+		if t.line == line {
+			return t.col == 1
+		}
+	}
+	return false
+}
+
+// indentContinuations puts a blank before each line after the first that
+// starts in column 0. Inside parentheses such a line continues the entry
+// (RFC 1035 §5.1); miekg/dns reads a field there as an owner and fails
+// ("bad SOA zone parameter"). parseError takes the blank back out of
+// the columns it reports.
+func indentContinuations(text string) string {
+	i := strings.IndexByte(text, '\n')
+	if i < 0 || i == len(text)-1 {
+		return text
+	}
+	var b strings.Builder
+	b.Grow(len(text) + 8)
+	b.WriteString(text[:i+1])
+	rest := text[i+1:]
+	for rest != "" {
+		j := strings.IndexByte(rest, '\n')
+		line := rest
+		if j >= 0 {
+			line = rest[:j+1]
+		}
+		if c := line[0]; c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != ';' {
+			b.WriteByte(' ')
+		}
+		b.WriteString(line)
+		rest = rest[len(line):]
+	}
+	return b.String()
+}
+
+// sortBitmap puts the type bitmap of NSEC, NSEC3 and CSYNC in order and
+// drops repeats: RFC 4034 §4.2 lets the presentation form list types in
+// any order, but the wire form is sorted (miekg/dns will not pack it
+// otherwise).
+func sortBitmap(rr dns.RR) {
+	var bm *[]uint16
+	switch v := rr.(type) {
+	case *dns.NSEC:
+		bm = &v.TypeBitMap
+	case *dns.NSEC3:
+		bm = &v.TypeBitMap
+	case *dns.CSYNC:
+		bm = &v.TypeBitMap
+	default:
+		return
+	}
+	slices.Sort(*bm)
+	*bm = slices.Compact(*bm)
 }
 
 // tokenStart moves a column miekg reports (the last byte it read, which
@@ -657,44 +763,188 @@ func (p *parser) include(f *file, args []token, pos diag.Pos) {
 	}
 	p.chain = append(p.chain, path)
 	p.chainAbs = append(p.chainAbs, abs)
-	child := &file{path: path, origin: origin, ttl: f.ttl, haveTTL: f.haveTTL, last: f.last, haveLast: f.haveLast}
+	// The included file starts with the current owner too, as in BIND and
+	// NSD: its first entry may begin with a blank.
+	child := &file{path: path, origin: origin, ttl: f.ttl, haveTTL: f.haveTTL, last: f.last, haveLast: f.haveLast, owner: f.owner, ownerBad: f.ownerBad}
 	p.file(child, data)
 	p.chain = p.chain[:len(p.chain)-1]
 	p.chainAbs = p.chainAbs[:len(p.chainAbs)-1]
 }
 
-// generate hands a $GENERATE entry to miekg/dns, which expands it. Every
-// RR it yields is placed at the directive. miekg's expansion ignores $TTL
-// (it uses 3600), so an RR whose template gives no TTL gets ours.
+// generate expands a $GENERATE entry (BIND's form: `$GENERATE range
+// owner [ttl] [class] type rdata`) itself rather than through miekg/dns,
+// which lacks BIND's nibble modifiers. Every RR it yields is placed at the
+// directive; a template without a TTL uses $TTL or the previous TTL.
 func (p *parser) generate(f *file, sc *scanner, e *entry, pos diag.Pos) {
 	if len(e.toks) < 5 {
 		p.errorf(pos, "$GENERATE takes a range, an owner, optionally a TTL and class, a type and rdata")
 		return
 	}
-	explicitTTL, typeIdx := header(e.toks, 3)
+	_, typeIdx := header(e.toks, 3)
 	if typeIdx == len(e.toks)-1 {
 		t := e.toks[typeIdx]
 		p.errorf(tokPos(f, t), "missing rdata after %q", t.text)
 		return
 	}
+	rng := e.toks[1]
+	start, stop, step, msg := genRange(rng.text)
+	if msg != "" {
+		p.errorf(tokPos(f, rng), "bad $GENERATE range %q: %s", rng.text, msg)
+		return
+	}
+	text := sc.s[e.start:e.end]
+	owner := e.toks[2]
+	tmpl := text[offset(text, e.line, owner.line, owner.col):]
+	if owner.quoted {
+		tmpl = tmpl[1:] // the scanner's column is at the quote
+	}
 	def, _ := f.defaultTTL()
-	zp := dns.NewZoneParser(strings.NewReader(sc.s[e.start:e.end]), f.origin, "")
-	zp.SetDefaultTTL(def)
-	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
+	var b strings.Builder
+	for i := start; i <= stop; i += step {
 		if p.generated >= p.maxGen {
 			p.errorf(pos, "$GENERATE: more than %d generated RRs in the zone", p.maxGen)
 			return
 		}
-		p.generated++
-		if !explicitTTL {
-			rr.Header().Ttl = def
+		b.Reset()
+		if msg := genExpand(&b, tmpl, i); msg != "" {
+			p.errorf(pos, "$GENERATE: %s", msg)
+			return
 		}
+		zp := dns.NewZoneParser(strings.NewReader(b.String()), f.origin, "")
+		zp.SetDefaultTTL(def)
+		rr, ok := zp.Next()
+		if err := zp.Err(); err != nil || !ok {
+			why := "no record"
+			if err != nil {
+				why = strings.TrimPrefix(err.Error(), "dns: ")
+				if k := strings.LastIndex(why, " at line: "); k >= 0 {
+					why = why[:k]
+				}
+			}
+			p.errorf(pos, "$GENERATE: the record for %d, %q, does not parse: %s", i, strings.TrimSpace(b.String()), why)
+			return
+		}
+		p.generated++
+		sortBitmap(rr)
 		f.last, f.haveLast = rr.Header().Ttl, true
 		p.add(rr, pos)
+		if stop-i < step {
+			break // i += step would overflow near the top of the range
+		}
 	}
-	if err := zp.Err(); err != nil {
-		p.parseError(f, e, err)
+}
+
+// genRange reads `start-stop[/step]`; msg says what is wrong.
+func genRange(s string) (start, stop, step int, msg string) {
+	r, st, hasStep := strings.Cut(s, "/")
+	a, z, ok := strings.Cut(r, "-")
+	if !ok {
+		return 0, 0, 0, "want start-stop or start-stop/step"
 	}
+	n1, err1 := strconv.ParseUint(a, 10, 31)
+	n2, err2 := strconv.ParseUint(z, 10, 31)
+	if err1 != nil || err2 != nil {
+		return 0, 0, 0, "start and stop must be numbers from 0 to 2147483647"
+	}
+	step = 1
+	if hasStep {
+		n, err := strconv.ParseUint(st, 10, 31)
+		if err != nil || n == 0 {
+			return 0, 0, 0, "step must be a number from 1 to 2147483647"
+		}
+		step = int(n)
+	}
+	if n1 > n2 {
+		return 0, 0, 0, "start is above stop"
+	}
+	return int(n1), int(n2), step, ""
+}
+
+// genExpand writes the template with each `$` replaced by i, as BIND
+// does: `${offset[,width[,base]]}` adds offset and pads to width in base
+// d, o, x, X, or n/N (nibbles: hexadecimal digits lowest first, dot
+// separated, as in ip6.arpa names; width counts the dots); `$$` and `\$`
+// are a literal `$`, other escapes pass through to the record parser.
+func genExpand(b *strings.Builder, t string, i int) string {
+	for j := 0; j < len(t); j++ {
+		c := t[j]
+		switch {
+		case c == '\\' && j+1 < len(t):
+			b.WriteByte(c)
+			b.WriteByte(t[j+1])
+			j++
+		case c == '$' && j+1 < len(t) && t[j+1] == '$':
+			b.WriteString(`\$`) // escaped: a $ starting a line is a directive
+			j++
+		case c == '$' && j+1 < len(t) && t[j+1] == '{':
+			end := strings.IndexByte(t[j:], '}')
+			if end < 0 {
+				return fmt.Sprintf("%q has no closing }", t[j:min(len(t), j+12)])
+			}
+			mod := t[j+2 : j+end]
+			if msg := genModifier(b, mod, i); msg != "" {
+				return fmt.Sprintf("modifier ${%s}: %s", mod, msg)
+			}
+			j += end
+		case c == '$':
+			b.WriteString(strconv.Itoa(i))
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return ""
+}
+
+func genModifier(b *strings.Builder, mod string, i int) string {
+	parts := strings.Split(mod, ",")
+	if len(parts) > 3 {
+		return "want offset[,width[,base]]"
+	}
+	off, err := strconv.Atoi(parts[0])
+	if err != nil || off < -1<<31 || off > 1<<31-1 {
+		return "the offset must be a number"
+	}
+	width := 0
+	if len(parts) > 1 {
+		w, err := strconv.ParseUint(parts[1], 10, 8)
+		if err != nil {
+			return "the width must be a number from 0 to 255"
+		}
+		width = int(w)
+	}
+	base := "d"
+	if len(parts) > 2 {
+		base = parts[2]
+	}
+	v := i + off
+	if v < 0 {
+		return fmt.Sprintf("%d%+d is negative", i, off)
+	}
+	switch base {
+	case "d", "o", "x", "X":
+		fmt.Fprintf(b, "%0*"+base, width, v)
+	case "n", "N":
+		digits := "0123456789abcdef"
+		if base == "N" {
+			digits = "0123456789ABCDEF"
+		}
+		for {
+			b.WriteByte(digits[v&15])
+			v >>= 4
+			width = max(width-1, 0)
+			if v == 0 && width == 0 {
+				break
+			}
+			b.WriteByte('.')
+			width = max(width-1, 0)
+			if v == 0 && width == 0 {
+				break
+			}
+		}
+	default:
+		return fmt.Sprintf("base %q: want d, o, x, X, n or N", base)
+	}
+	return ""
 }
 
 // metaTypes cannot be data in a zone (RFC 6895 §3.1 meta-types, QTYPEs).
@@ -729,7 +979,6 @@ func (p *parser) add(rr dns.RR, pos diag.Pos) {
 		return
 	}
 	h := rr.Header()
-	lowerRdata(rr)
 	key := key{h.Name, h.Rrtype}
 	idx, ok := p.index[key]
 	if !ok {
@@ -802,19 +1051,19 @@ func (m *recMeta) isDup(r *zonefile.Record, rr dns.RR) bool {
 	return false
 }
 
-// rdataKey is the RR's text without its TTL, which duplicates may differ in.
+// rdataKey is the RR's text without its TTL, which duplicates may differ
+// in, and with the names in its rdata lower-cased: RFC 4343 makes MaiL.x.
+// and mail.x. the same RR (dns.IsDuplicate, used for small RRsets, agrees).
 func rdataKey(rr dns.RR) string {
-	h := rr.Header()
-	ttl := h.Ttl
-	h.Ttl = 0
-	s := rr.String()
-	h.Ttl = ttl
-	return s
+	rr = dns.Copy(rr)
+	rr.Header().Ttl = 0
+	lowerRdata(rr)
+	return rr.String()
 }
 
 // lowerRdata lower-cases the domain names inside rdata that DNS compares
-// case-insensitively, so that equal data compares equal and answers look
-// uniform. The SOA RNAME is a mailbox and is kept as written.
+// case-insensitively. It is applied to copies only, for comparing: the
+// served rdata keeps the case it was written in (RFC 4343 §4.1).
 func lowerRdata(rr dns.RR) {
 	switch v := rr.(type) {
 	case *dns.CNAME:

@@ -459,6 +459,11 @@ func (c *dynamicReader) encode(n *yaml.Node, s *source) ([]byte, string) {
 		c.add(at, "%s value: cannot encode %q: %v", c.typ, rr.String(), err)
 		return nil, ""
 	}
+	if c.r.Type == dns.TypeCNAME {
+		// A pool value is also an identity (overrides, health, the
+		// tally name it): one spelling, lower case.
+		zonefile.LowerWire(rd)
+	}
 	return rd, zonefile.ValueText(c.r.Type, rd)
 }
 

@@ -733,7 +733,7 @@ func (o *reader) record(rel string, info *nameInfo, m *yaml.Node, s *source, at 
 			return
 		}
 		o.dotless(str, o.pos(it.v, it.s))
-		rec.Target = t
+		rec.Target = strings.ToLower(t) // looked up, never written out
 		if good {
 			o.records = append(o.records, rec)
 		}
@@ -961,7 +961,8 @@ func checkTarget(name string, allowRoot bool) (string, string) {
 	if len(name)+1 > 255 {
 		return "", "is longer than 255 bytes"
 	}
-	return strings.ToLower(name), ""
+	// The case as written: names in RDATA keep it (RFC 4343 §4.1).
+	return name, ""
 }
 
 func checkLabels(name string, owner bool) string {

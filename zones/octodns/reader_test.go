@@ -491,7 +491,9 @@ func TestOctoDNSFileMissing(t *testing.T) {
 	}
 }
 
-func TestOctoDNSApexAndLowerCase(t *testing.T) {
+// Owners are lower-cased; names inside RDATA keep their case (RFC 4343),
+// but an ALIAS target, which is looked up, is lower-cased.
+func TestOctoDNSApexAndCase(t *testing.T) {
 	in := "" +
 		"'':\n  type: ALIAS\n  value: LB.Example.NET.\n" +
 		"WWW.Sub:\n  type: MX\n  value: {preference: 5, exchange: MAIL.Example.COM.}\n" +
@@ -507,7 +509,7 @@ func TestOctoDNSApexAndLowerCase(t *testing.T) {
 	if alias.Name != "example.com." || alias.Type != zonefile.TypeALIAS || alias.Target != "lb.example.net." || len(alias.RRs) != 0 || alias.TTL != 3600 {
 		t.Errorf("ALIAS record: %+v", alias)
 	}
-	if got := recs[1].RRs[0].String(); got != "www.sub.example.com.\t3600\tIN\tMX\t5 mail.example.com." {
+	if got := recs[1].RRs[0].String(); got != "www.sub.example.com.\t3600\tIN\tMX\t5 MAIL.Example.COM." {
 		t.Errorf("MX: %s", got)
 	}
 	if got := recs[2].RRs[0].String(); got != "*.example.com.\t3600\tIN\tCNAME\twww.example.com." {
@@ -616,7 +618,7 @@ func TestOctoDNSInclude(t *testing.T) {
 	}
 	want := map[string][]string{
 		"example.com. A":         {"192.0.2.1", "192.0.2.2"},
-		"mail.example.com. MX":   {"10 mx.example.com."},
+		"mail.example.com. MX":   {"10 MX.Example.com."},
 		"www.example.com. A":     {"192.0.2.10"},
 		"www.example.com. AAAA":  {"2001:db8::10"},
 		"ftp.example.com. CNAME": {"www.example.com."},

@@ -51,8 +51,10 @@ func TypeName(t uint16) string {
 	return "TYPE" + strings.TrimPrefix(dns.Type(t).String(), "TYPE")
 }
 
-// Rdata packs an RR's RDATA in wire form (names uncompressed, as written).
-// buf is scratch space of at least 64 KiB; the result is a new slice.
+// Rdata packs an RR's RDATA in wire form, names uncompressed and in the
+// case they were written in (RFC 4343 §4.1: whoever looks a target up
+// lower-cases it). buf is scratch space of at least 64 KiB; the result is
+// a new slice.
 func Rdata(rr dns.RR, buf []byte) ([]byte, error) {
 	h := rr.Header()
 	saved := h.Name
