@@ -32,7 +32,9 @@ type Server struct {
 	// UDPWorkers is the number of goroutines reading each UDP socket;
 	// GOMAXPROCS when zero.
 	UDPWorkers int
-	Logger     *slog.Logger
+	// Logger receives listener errors (a failed TCP accept, a failed UDP
+	// read), at most one a second per listener; nil discards them.
+	Logger *slog.Logger
 	// QueryLog, when set, is given every query and its response after the
 	// response is written; it must not block (package querylog samples
 	// and queues).
@@ -137,11 +139,16 @@ func (s *Server) serveUDP(u *net.UDPConn) {
 	if s.Handler.Stats != nil {
 		latency = s.Handler.Stats.WorkerLatency(0)
 	}
+	var lastLogged time.Time
 	for {
 		n, from, err := u.ReadFromUDPAddrPort(in)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) || s.isClosing() {
 				return
+			}
+			if now := time.Now(); now.Sub(lastLogged) >= time.Second {
+				lastLogged = now
+				s.Logger.Warn("UDP read failed", "listen", local.String(), "err", err)
 			}
 			continue
 		}
@@ -162,14 +169,21 @@ func (s *Server) serveUDP(u *net.UDPConn) {
 	}
 }
 
-func (s *Server) acceptTCP(l *net.TCPListener, idle time.Duration) {
+func (s *Server) acceptTCP(l net.Listener, idle time.Duration) {
+	var lastLogged time.Time
 	for {
 		c, err := l.Accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			time.Sleep(10 * time.Millisecond) // e.g. EMFILE: back off
+			// E.g. EMFILE: say so (the operator must raise the limit),
+			// without a line per retry, and back off.
+			if now := time.Now(); now.Sub(lastLogged) >= time.Second {
+				lastLogged = now
+				s.Logger.Warn("TCP accept failed; retrying", "listen", l.Addr().String(), "err", err)
+			}
+			time.Sleep(10 * time.Millisecond)
 			continue
 		}
 		select {
