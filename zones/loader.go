@@ -553,23 +553,6 @@ func (q *Requests) Take() (r Request, ok bool) {
 	return r, ok
 }
 
-// Watch calls Load every interval until ctx ends and hands each new
-// snapshot to publish.
-func (l *Loader) Watch(ctx context.Context, interval time.Duration, publish func(*Snapshot, LoadReport)) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if snap, rep := l.Load(false); snap != nil || len(rep.Failed()) > 0 {
-				publish(snap, rep)
-			}
-		}
-	}
-}
-
 // Reconfigure changes the folder and compile options used by the next Load
 // (a SIGHUP with a new config).
 func (l *Loader) Reconfigure(dir string, opt CompileOptions) {
