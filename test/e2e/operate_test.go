@@ -110,13 +110,12 @@ func TestReloadDoesNotHalfApplyGeoIP(t *testing.T) {
 
 // Records and zones no longer served leave the metrics.
 func TestMetricsForgetRemovedRecords(t *testing.T) {
-	port := freePort(t)
 	dyn := "---\n'':\n  type: A\n  value: 192.0.2.1\nwww:\n  type: A\n  values: [192.0.2.9]\n  dynamic:\n    pools:\n      main:\n        values:\n          - {value: 192.0.2.2, status: up}\n    rules:\n      - pool: main\n"
 	s := Start(t, Options{
 		Files: map[string]string{"example.com.yaml": dyn, "example.net.yaml": "---\n'':\n  type: A\n  value: 192.0.2.3\n"},
-		Extra: "http: 127.0.0.1:" + strconv.Itoa(port) + "\n",
+		Extra: "http: 127.0.0.1:0\n",
 	})
-	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/metrics"
+	url := "http://" + s.HTTP + "/metrics"
 	scrape := func() string {
 		t.Helper()
 		resp, err := http.Get(url)
