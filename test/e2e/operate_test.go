@@ -96,9 +96,13 @@ func TestReloadDoesNotHalfApplyGeoIP(t *testing.T) {
 	if err := os.WriteFile(s.Config, append(cfg, []byte("geoip: {asn: "+asn+"}\n")...), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	gen, mark := s.Generation(), s.Mark()
 	s.Signal(syscall.SIGHUP)
-	s.WaitLog(`these changes take effect on restart" keys=geoip`, 5*time.Second)
-	time.Sleep(300 * time.Millisecond)
+	s.WaitLogSince(mark, `these changes take effect on restart" keys=geoip`, 5*time.Second)
+	// The reload's zones are published (the zone is refused again), so
+	// what answers now is what the reload left.
+	s.WaitLoaded(gen, 5*time.Second)
+	s.WaitLogSince(mark, `zone refused.*asns rules need an ASN database`, 5*time.Second)
 	if a := s.Dig("asn.example.org", "A"); a.Status != "REFUSED" {
 		t.Fatalf("after SIGHUP a zone needing an ASN database the server has not opened is served:\n%s", a.Raw)
 	}
