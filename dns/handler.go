@@ -46,8 +46,20 @@ type AliasResolver interface {
 }
 
 // SetSnapshot publishes a new set of zones; queries in flight finish on
-// the one they started with.
-func (h *Handler) SetSnapshot(s *zones.Snapshot) { h.snap.Store(s) }
+// the one they started with. It refuses (and returns false for) a snapshot
+// whose generation is not above the one served: loads that finish out of
+// order can never put an older set of zones back.
+func (h *Handler) SetSnapshot(s *zones.Snapshot) bool {
+	for {
+		cur := h.snap.Load()
+		if cur != nil && s.Generation <= cur.Generation {
+			return false
+		}
+		if h.snap.CompareAndSwap(cur, s) {
+			return true
+		}
+	}
+}
 
 // Snapshot returns the zones being served.
 func (h *Handler) Snapshot() *zones.Snapshot { return h.snap.Load() }

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"runtime"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/smartdns/smartdns/internal/qstats"
@@ -32,7 +33,9 @@ type Server struct {
 	// UDPWorkers is the number of goroutines reading each UDP socket;
 	// GOMAXPROCS when zero.
 	UDPWorkers int
-	Logger     *slog.Logger
+	// Logger receives listener errors (a failed TCP accept, a failed UDP
+	// read), at most one a second per listener; nil discards them.
+	Logger *slog.Logger
 	// QueryLog, when set, is given every query and its response after the
 	// response is written; it must not block (package querylog samples
 	// and queues).
@@ -62,22 +65,37 @@ func (s *Server) Listen() error {
 		if err != nil {
 			return fmt.Errorf("listen address %q: %w", a, err)
 		}
-		u, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(ap))
+		u, t, err := listenPair(ap)
 		if err != nil {
 			s.closeAll()
-			return fmt.Errorf("listening on udp %s: %w", a, err)
+			return err
 		}
 		s.udp = append(s.udp, u)
-		// Port 0 picks a free port; use the same one for TCP.
-		tap := netip.AddrPortFrom(ap.Addr(), u.LocalAddr().(*net.UDPAddr).AddrPort().Port())
-		t, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(tap))
-		if err != nil {
-			s.closeAll()
-			return fmt.Errorf("listening on tcp %s: %w", tap, err)
-		}
 		s.tcp = append(s.tcp, t)
 	}
 	return nil
+}
+
+// listenPair binds UDP and TCP on one address. Port 0 picks a port free
+// for UDP and uses the same one for TCP; when TCP has it taken, another
+// port is tried, so that a picked port is never a start failure.
+func listenPair(ap netip.AddrPort) (*net.UDPConn, *net.TCPListener, error) {
+	const tries = 32
+	for i := 0; ; i++ {
+		u, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(ap))
+		if err != nil {
+			return nil, nil, fmt.Errorf("listening on udp %s: %w", ap, err)
+		}
+		tap := netip.AddrPortFrom(ap.Addr(), u.LocalAddr().(*net.UDPAddr).AddrPort().Port())
+		t, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(tap))
+		if err == nil {
+			return u, t, nil
+		}
+		u.Close()
+		if ap.Port() != 0 || i == tries-1 || !errors.Is(err, syscall.EADDRINUSE) {
+			return nil, nil, fmt.Errorf("listening on tcp %s: %w", tap, err)
+		}
+	}
 }
 
 // LocalAddrs returns the bound addresses (useful with port 0).
@@ -137,11 +155,16 @@ func (s *Server) serveUDP(u *net.UDPConn) {
 	if s.Handler.Stats != nil {
 		latency = s.Handler.Stats.WorkerLatency(0)
 	}
+	var lastLogged time.Time
 	for {
 		n, from, err := u.ReadFromUDPAddrPort(in)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) || s.isClosing() {
 				return
+			}
+			if now := time.Now(); now.Sub(lastLogged) >= time.Second {
+				lastLogged = now
+				s.Logger.Warn("UDP read failed", "listen", local.String(), "err", err)
 			}
 			continue
 		}
@@ -162,14 +185,21 @@ func (s *Server) serveUDP(u *net.UDPConn) {
 	}
 }
 
-func (s *Server) acceptTCP(l *net.TCPListener, idle time.Duration) {
+func (s *Server) acceptTCP(l net.Listener, idle time.Duration) {
+	var lastLogged time.Time
 	for {
 		c, err := l.Accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			time.Sleep(10 * time.Millisecond) // e.g. EMFILE: back off
+			// E.g. EMFILE: say so (the operator must raise the limit),
+			// without a line per retry, and back off.
+			if now := time.Now(); now.Sub(lastLogged) >= time.Second {
+				lastLogged = now
+				s.Logger.Warn("TCP accept failed; retrying", "listen", l.Addr().String(), "err", err)
+			}
+			time.Sleep(10 * time.Millisecond)
 			continue
 		}
 		select {

@@ -40,6 +40,10 @@ type Loader struct {
 	files map[string]*fileState // by zone file path
 	other map[string]time.Time  // other files under Dir (includes) by path
 	gen   uint64
+	// pending is set when a load was cancelled after it had compiled
+	// some zones: the next load builds a snapshot even if it sees no
+	// change, so those zones are not left unpublished.
+	pending bool
 }
 
 type fileState struct {
@@ -261,6 +265,18 @@ func readStable(path string, before os.FileInfo) ([]byte, bool) {
 // of them when force is set). It returns the new snapshot, or nil when
 // nothing changed.
 func (l *Loader) Load(force bool) (*Snapshot, LoadReport) {
+	return l.LoadContext(context.Background(), force)
+}
+
+// LoadContext is Load that gives up between two zone files once ctx
+// ends (a shutdown does not wait for a large reload): it then returns a
+// nil snapshot and what it had done so far, and the next load publishes
+// what was compiled.
+//
+// Snapshots get increasing generations in the order loads finish; the
+// caller publishes them from one goroutine (see Requests), and the
+// publish point refuses a generation not above the one served.
+func (l *Loader) LoadContext(ctx context.Context, force bool) (*Snapshot, LoadReport) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.files == nil {
@@ -293,6 +309,10 @@ func (l *Loader) Load(force bool) (*Snapshot, LoadReport) {
 	sort.Strings(names)
 	changed := false
 	for _, name := range names {
+		if ctx.Err() != nil {
+			l.pending = l.pending || changed
+			return nil, rep
+		}
 		path := filepath.Join(l.Dir, name)
 		isDir := strings.HasSuffix(name, ".") // an octoDNS split zone
 		origin, _ := zoneEntry(name, isDir)
@@ -364,6 +384,9 @@ func (l *Loader) Load(force bool) (*Snapshot, LoadReport) {
 			delete(l.files, path)
 			changed = true
 		}
+	}
+	if l.pending {
+		changed, l.pending = true, false
 	}
 	if !changed && !force {
 		return nil, rep
@@ -507,21 +530,57 @@ func sameTimes(a, b map[string]time.Time) bool {
 	return true
 }
 
-// Watch calls Load every interval until ctx ends and hands each new
-// snapshot to publish.
-func (l *Loader) Watch(ctx context.Context, interval time.Duration, publish func(*Snapshot, LoadReport)) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if snap, rep := l.Load(false); snap != nil || len(rep.Failed()) > 0 {
-				publish(snap, rep)
-			}
-		}
+// Request asks the loading goroutine for a load.
+type Request struct {
+	// Force recompiles every zone, changed or not.
+	Force bool
+	// Config re-reads the config first (SIGHUP).
+	Config bool
+}
+
+// merge is what two requests waiting together ask for: the most of each.
+func (r Request) merge(o Request) Request {
+	return Request{Force: r.Force || o.Force, Config: r.Config || o.Config}
+}
+
+// Requests is the queue of the one goroutine that loads zones and
+// publishes snapshots. File-change scans and SIGHUP only ask; the owner
+// takes what was asked and runs one load at a time, so loads never race
+// each other to publish. A request made while another waits is merged
+// into it, so a burst of changes or signals costs one load, not a queue
+// of them.
+type Requests struct {
+	mu      sync.Mutex
+	pending Request
+	queued  bool
+	wake    chan struct{}
+}
+
+// NewRequests returns an empty queue.
+func NewRequests() *Requests { return &Requests{wake: make(chan struct{}, 1)} }
+
+// Ask queues r, merged with a request already waiting. It never blocks.
+func (q *Requests) Ask(r Request) {
+	q.mu.Lock()
+	q.pending = q.pending.merge(r)
+	q.queued = true
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default: // the owner is already woken
 	}
+}
+
+// Ready is signalled when a request may be waiting; call Take.
+func (q *Requests) Ready() <-chan struct{} { return q.wake }
+
+// Take removes the waiting request. ok is false when none waits.
+func (q *Requests) Take() (r Request, ok bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	r, ok = q.pending, q.queued
+	q.pending, q.queued = Request{}, false
+	return r, ok
 }
 
 // Reconfigure changes the folder and compile options used by the next Load

@@ -19,13 +19,17 @@ import (
 // metrics, the status API and page, and the health probes.
 type webServer struct {
 	srv     *http.Server
+	ln      net.Listener
+	tls     bool
 	reports *receiver.Receiver
-	done    chan struct{}
+	sources *status.Sources
+	log     *slog.Logger
 }
 
-// startWeb binds the HTTP listener (so a bad address fails the start) and
-// serves it in the background. It sets src.Reports.
-func startWeb(ctx context.Context, cfg *config.Config, src *status.Sources, log *slog.Logger) (*webServer, error) {
+// newWeb binds the HTTP listener (so a bad address fails the start) and
+// logs the address it bound (with port 0, the port picked). It sets
+// src.Reports. run serves it.
+func newWeb(cfg *config.Config, src *status.Sources, log *slog.Logger) (*webServer, error) {
 	rc := &receiver.Receiver{
 		Keys:       siteKeys(cfg),
 		Store:      src.Store,
@@ -50,9 +54,11 @@ func startWeb(ctx context.Context, cfg *config.Config, src *status.Sources, log 
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		},
 		reports: rc,
-		done:    make(chan struct{}),
+		sources: src,
+		tls:     cfg.TLS.Cert != "",
+		log:     log,
 	}
-	if cfg.TLS.Cert != "" {
+	if w.tls {
 		certs, err := newCertReloader(cfg.TLS.Cert, cfg.TLS.Key, log)
 		if err != nil {
 			return nil, err
@@ -63,30 +69,39 @@ func startWeb(ctx context.Context, cfg *config.Config, src *status.Sources, log 
 	if err != nil {
 		return nil, err
 	}
-	go func() {
-		var err error
-		if cfg.TLS.Cert != "" {
-			err = w.srv.ServeTLS(ln, "", "")
-		} else {
-			err = w.srv.Serve(ln)
-		}
-		if err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("HTTP listener stopped", "err", err)
-		}
-	}()
-	go func() { rc.Run(ctx); close(w.done) }()
-	go src.WatchSites(ctx, time.Second)
-	log.Info("HTTP listening", "addr", ln.Addr().String(), "tls", cfg.TLS.Cert != "")
+	w.ln = ln
+	log.Info("HTTP listening", "addr", ln.Addr().String(), "tls", w.tls)
 	return w, nil
 }
 
-// shutdown stops the listener, letting requests in flight finish.
-func (w *webServer) shutdown() {
-	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-	defer cancel()
-	w.srv.Shutdown(ctx)
-	<-w.done
+// run serves the listener, and runs the report receiver and the site
+// watcher until ctx ends, each through spawn (which joins them).
+func (w *webServer) run(ctx context.Context, spawn func(func())) {
+	spawn(func() {
+		var err error
+		if w.tls {
+			err = w.srv.ServeTLS(w.ln, "", "")
+		} else {
+			err = w.srv.Serve(w.ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			w.log.Error("HTTP listener stopped", "err", err)
+		}
+	})
+	spawn(func() { w.reports.Run(ctx) })
+	spawn(func() { w.sources.WatchSites(ctx, time.Second) })
 }
+
+// shutdown stops the listener, letting requests in flight finish until
+// ctx ends.
+func (w *webServer) shutdown(ctx context.Context) {
+	if err := w.srv.Shutdown(ctx); err != nil {
+		w.srv.Close()
+	}
+}
+
+// close releases a listener that was never served.
+func (w *webServer) close() { w.ln.Close() }
 
 // siteKeys are the report-signing keys of the configured sites.
 func siteKeys(cfg *config.Config) map[string][]byte {

@@ -162,3 +162,22 @@ func TestAlias(t *testing.T) {
 		})
 	}
 }
+
+// Port 0 lets the system pick a free port (tests, a second instance); the
+// server logs the ports it bound.
+func TestPortZero(t *testing.T) {
+	p := writeConfig(t, `listen: [127.0.0.1:0, "[::1]:0"]
+http: 127.0.0.1:0
+zones: zones
+data: smartdns.db
+nameservers: [ns1.example.com.]
+soa: {rname: hostmaster.example.com.}
+`)
+	c, probs := Load(p)
+	if c == nil || len(probs) > 0 {
+		t.Fatalf("problems: %v", probs)
+	}
+	if strings.Join(c.Listen, ",") != "127.0.0.1:0,[::1]:0" || c.HTTP != "127.0.0.1:0" {
+		t.Fatalf("listen %v http %q", c.Listen, c.HTTP)
+	}
+}

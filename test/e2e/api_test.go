@@ -73,13 +73,13 @@ type apiEnv struct {
 
 func startAPI(t *testing.T, extra string) *apiEnv {
 	t.Helper()
-	port := freePort(t)
-	e := &apiEnv{url: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	e := &apiEnv{}
 	e.srv = Start(t, Options{
 		Files:  map[string]string{"example.com.yaml": apiZone(closedPort(t))},
-		Extra:  fmt.Sprintf("http: 127.0.0.1:%d\n%s", port, extra),
+		Extra:  "http: 127.0.0.1:0\n" + extra,
 		Probes: true,
 	})
+	e.url = "http://" + e.srv.HTTP
 	e.waitHTTP(t)
 	return e
 }
@@ -597,9 +597,9 @@ func TestReadyz(t *testing.T) {
 
 // A server whose every zone was refused is alive but not ready.
 func TestReadyzWithoutZones(t *testing.T) {
-	port := freePort(t)
-	e := &apiEnv{url: fmt.Sprintf("http://127.0.0.1:%d", port)}
-	e.srv = Start(t, Options{Files: map[string]string{"example.com.yaml": "---\nwww: {type: A, value: not-an-address}\n"}, Extra: fmt.Sprintf("http: 127.0.0.1:%d\n", port)})
+	e := &apiEnv{}
+	e.srv = Start(t, Options{Files: map[string]string{"example.com.yaml": "---\nwww: {type: A, value: not-an-address}\n"}, Extra: "http: 127.0.0.1:0\n"})
+	e.url = "http://" + e.srv.HTTP
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		code, body, _ := e.do(t, "GET", "/healthz", "", nil)
@@ -622,10 +622,10 @@ func TestReadyzWithoutZones(t *testing.T) {
 // here the only pool's only value is overridden, the chain is exhausted,
 // and the backup answer leaves it out.
 func TestAPIOverrideDownLeavesBackup(t *testing.T) {
-	port := freePort(t)
-	e := &apiEnv{url: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	e := &apiEnv{}
 	zone := "---\nwww:\n  type: A\n  values: [192.0.2.1, 192.0.2.2]\n  dynamic:\n    pools:\n      eu:\n        values:\n          - {value: 192.0.2.1, status: up}\n    rules:\n      - pool: eu\n"
-	e.srv = Start(t, Options{Files: map[string]string{"example.com.yaml": zone}, Extra: fmt.Sprintf("http: 127.0.0.1:%d\napi: {token: %s}\n", port, apiToken)})
+	e.srv = Start(t, Options{Files: map[string]string{"example.com.yaml": zone}, Extra: "http: 127.0.0.1:0\napi: {token: " + apiToken + "}\n"})
+	e.url = "http://" + e.srv.HTTP
 	e.waitHTTP(t)
 	if code, body, _ := e.put(t, "192.0.2.1", `{"status":"down"}`, bearer); code != 200 {
 		t.Fatalf("PUT: %d %s", code, body)

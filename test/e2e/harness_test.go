@@ -1,4 +1,5 @@
-// Package e2e starts the real smartdns binary on a free loopback port and
+// Package e2e starts the real smartdns binary on a loopback port it picks
+// itself (port 0; the harness reads the bound port from its log) and
 // queries it with dig, the client operators use, parsing dig's output.
 // Each scenario lives in its own folder under test/e2e/testdata/<case>/
 // (a config-free zones folder) or builds its zones in the test.
@@ -58,10 +59,14 @@ type Server struct {
 	Dir    string // holds smartdns.yaml, zones/, smartdns.db
 	Config string // path of the config file
 	Zones  string // zones folder
-	Port   int
-	cmd    *exec.Cmd
-	log    *syncBuffer
-	done   chan struct{}
+	// Port is the DNS port the server bound (read from its ready line).
+	Port int
+	// HTTP is the bound address of the HTTP listener ("127.0.0.1:P"), ""
+	// without one: give `http: 127.0.0.1:0` in Options.Extra.
+	HTTP string
+	cmd  *exec.Cmd
+	log  *syncBuffer
+	done chan struct{}
 }
 
 // Options shape a server's config.
@@ -82,7 +87,8 @@ type Options struct {
 }
 
 // Start writes a config and zones into a temp folder and starts smartdns
-// on a free port of 127.0.0.1, waiting for its ready line.
+// on port 0 of 127.0.0.1, waiting for its ready line, which gives the port
+// it bound.
 func Start(t testing.TB, o Options) *Server {
 	t.Helper()
 	dir := t.TempDir()
@@ -96,11 +102,10 @@ func Start(t testing.TB, o Options) *Server {
 	for name, content := range o.Files {
 		s.WriteZone(name, content)
 	}
-	s.Port = freePort(t)
 	if o.ReloadInterval == "" {
 		o.ReloadInterval = "200ms"
 	}
-	cfg := fmt.Sprintf(`listen: [127.0.0.1:%d]
+	cfg := fmt.Sprintf(`listen: [127.0.0.1:0]
 zones: zones
 data: smartdns.db
 nameservers: [ns1.example.com., ns2.example.com.]
@@ -112,7 +117,7 @@ probes:
   enabled: %t
 log:
   level: debug
-%s`, s.Port, o.ReloadInterval, o.Probes, o.Extra)
+%s`, o.ReloadInterval, o.Probes, o.Extra)
 	if err := os.WriteFile(s.Config, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -126,8 +131,29 @@ log:
 	return s
 }
 
+var (
+	readyRE   = regexp.MustCompile(`(?:msg=ready .*listen=|"msg":"ready".*"listen":")127\.0\.0\.1:(\d+)`)
+	httpRE    = regexp.MustCompile(`(?:msg="HTTP listening" addr=|"msg":"HTTP listening","addr":")([0-9.]+:\d+)`)
+	listen0RE = regexp.MustCompile(`(?m)^listen: \[127\.0\.0\.1:0\]$`)
+	http0RE   = regexp.MustCompile(`(?m)^http: 127\.0\.0\.1:0$`)
+	loadedRE  = regexp.MustCompile(`(?:msg="zones loaded" generation=|"msg":"zones loaded","generation":)(\d+)`)
+)
+
+// start runs the binary on the config. A server started again (Restart,
+// or Stop then start) keeps the ports it bound the first time: the config
+// is pinned to them, so that what the test built on the ports still holds.
 func (s *Server) start(wait bool) {
 	s.t.Helper()
+	if s.Port != 0 || s.HTTP != "" {
+		cfg := readFile(s.t, s.Config)
+		if s.Port != 0 {
+			cfg = listen0RE.ReplaceAllString(cfg, fmt.Sprintf("listen: [127.0.0.1:%d]", s.Port))
+		}
+		if s.HTTP != "" {
+			cfg = http0RE.ReplaceAllString(cfg, "http: "+s.HTTP)
+		}
+		writeFile(s.t, s.Config, cfg)
+	}
 	s.log = &syncBuffer{ready: make(chan struct{})}
 	s.cmd = exec.Command(binary, "serve", "--config", s.Config)
 	s.cmd.Stdout = s.log
@@ -146,6 +172,16 @@ func (s *Server) start(wait bool) {
 		s.t.Fatalf("smartdns exited before it was ready:\n%s", s.log.String())
 	case <-time.After(60 * time.Second):
 		s.t.Fatalf("smartdns not ready after 60s:\n%s", s.log.String())
+	}
+	log := s.log.String()
+	m := readyRE.FindStringSubmatch(log)
+	if m == nil {
+		s.t.Fatalf("the ready line gives no 127.0.0.1 listen address:\n%s", log)
+	}
+	s.Port, _ = strconv.Atoi(m[1])
+	// "HTTP listening" comes before "ready".
+	if m := httpRE.FindStringSubmatch(log); m != nil {
+		s.HTTP = m[1]
 	}
 }
 
@@ -203,6 +239,59 @@ func (s *Server) WaitLog(re string, timeout time.Duration) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	s.t.Fatalf("log never matched %q:\n%s", re, s.Log())
+}
+
+// Mark is a place in the log: what WaitLogSince looks at starts there.
+func (s *Server) Mark() int { return len(s.Log()) }
+
+// WaitLogSince waits until the log written after mark matches re, or
+// fails the test. It returns the first match.
+func (s *Server) WaitLogSince(mark int, re string, timeout time.Duration) string {
+	s.t.Helper()
+	rx := regexp.MustCompile(re)
+	deadline := time.Now().Add(timeout)
+	for {
+		log := s.Log()
+		if mark > len(log) {
+			mark = 0 // restarted: a new log
+		}
+		if m := rx.FindString(log[mark:]); m != "" {
+			return m
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("the log after offset %d never matched %q:\n%s", mark, re, log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Generation is the highest generation of zones the server logged as
+// loaded ("zones loaded" lines), 0 when none.
+func (s *Server) Generation() uint64 {
+	var g uint64
+	for _, m := range loadedRE.FindAllStringSubmatch(s.Log(), -1) {
+		if n, _ := strconv.ParseUint(m[1], 10, 64); n > g {
+			g = n
+		}
+	}
+	return g
+}
+
+// WaitLoaded waits for a "zones loaded" line of a generation above after
+// (take it from Generation before the change), and returns that
+// generation: the change was loaded and published, or fails the test.
+func (s *Server) WaitLoaded(after uint64, timeout time.Duration) uint64 {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if g := s.Generation(); g > after {
+			return g
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("no zones loaded above generation %d within %v:\n%s", after, timeout, s.Log())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // WriteZone writes a file into the zones folder, bumping its modification

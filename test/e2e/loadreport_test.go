@@ -104,26 +104,25 @@ plain:
 // lrEnv is a server with the HTTP listener and both sites configured,
 // plus a folder for keys, load files and agent configs.
 type lrEnv struct {
-	srv  *Server
-	port int    // the HTTP listener's port
-	url  string // http://127.0.0.1:port
-	dir  string
+	srv *Server
+	url string // http:// and the HTTP listener's bound address
+	dir string
 }
 
 // startLR starts the server with reports.stale_after = staleAfter.
 func startLR(t *testing.T, staleAfter string) *lrEnv {
 	t.Helper()
-	e := &lrEnv{dir: t.TempDir(), port: freePort(t)}
-	e.url = fmt.Sprintf("http://127.0.0.1:%d", e.port)
+	e := &lrEnv{dir: t.TempDir()}
 	writeFile(t, filepath.Join(e.dir, "iad.key"), lrIadKey+"\n")
-	extra := fmt.Sprintf(`http: 127.0.0.1:%d
+	extra := fmt.Sprintf(`http: 127.0.0.1:0
 sites:
   fra: {key: %q}
   iad: {key_file: %q}
 reports:
   stale_after: %s
-`, e.port, lrFraKey, filepath.Join(e.dir, "iad.key"), staleAfter)
+`, lrFraKey, filepath.Join(e.dir, "iad.key"), staleAfter)
 	e.srv = Start(t, Options{Files: map[string]string{"example.com.yaml": lrZone}, Extra: extra})
+	e.url = "http://" + e.srv.HTTP
 	if log := e.srv.Log(); strings.Contains(log, "level=ERROR") || strings.Contains(log, "level=WARN") {
 		t.Fatalf("the server did not start cleanly:\n%s", log)
 	}

@@ -26,20 +26,20 @@ func TestLoadReportTLS(t *testing.T) {
 	certPEM, keyPEM := selfSigned(t)
 	writeFile(t, filepath.Join(dir, "cert.pem"), string(certPEM))
 	writeFile(t, filepath.Join(dir, "key.pem"), string(keyPEM))
-	port := freePort(t)
-	extra := fmt.Sprintf(`http: 127.0.0.1:%d
+	extra := fmt.Sprintf(`http: 127.0.0.1:0
 tls: {cert: %q, key: %q}
 sites:
   fra: {key: %q}
-`, port, filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), lrFraKey)
+`, filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), lrFraKey)
 	s := Start(t, Options{Files: map[string]string{"example.com.yaml": lrZone}, Extra: extra})
 	s.WaitLog(`msg="HTTP listening".*tls=true`, 5*time.Second)
+	addr := s.HTTP
 
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(certPEM)
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	body := lrReport("fra", 0.3, false, time.Now().Unix(), 1)
-	req, _ := http.NewRequest("POST", fmt.Sprintf("https://127.0.0.1:%d/api/v1/reports", port), bytes.NewReader(body))
+	req, _ := http.NewRequest("POST", "https://"+addr+"/api/v1/reports", bytes.NewReader(body))
 	req.Header.Set("X-Smartdns-Signature", lrSign(body, lrFraKey))
 	resp, err := client.Do(req)
 	if err != nil {
@@ -52,7 +52,7 @@ sites:
 
 	// Plain HTTP to the TLS listener is not a report.
 	body = lrReport("fra", 0.3, false, time.Now().Unix(), 2)
-	req, _ = http.NewRequest("POST", fmt.Sprintf("http://127.0.0.1:%d/api/v1/reports", port), bytes.NewReader(body))
+	req, _ = http.NewRequest("POST", "http://"+addr+"/api/v1/reports", bytes.NewReader(body))
 	req.Header.Set("X-Smartdns-Signature", lrSign(body, lrFraKey))
 	if resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req); err == nil {
 		resp.Body.Close()

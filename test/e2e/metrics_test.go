@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -37,12 +36,11 @@ www:
 `
 
 func TestMetrics(t *testing.T) {
-	port := freePort(t)
 	s := Start(t, Options{
 		Files: map[string]string{"example.com.yaml": metricsZone},
-		Extra: fmt.Sprintf("http: 127.0.0.1:%d\n", port),
+		Extra: "http: 127.0.0.1:0\n",
 	})
-	url := fmt.Sprintf("http://127.0.0.1:%d/metrics", port)
+	url := "http://" + s.HTTP + "/metrics"
 
 	answered := 0 // www's values answered, over every query
 	for _, args := range [][]string{

@@ -96,9 +96,13 @@ func TestReloadDoesNotHalfApplyGeoIP(t *testing.T) {
 	if err := os.WriteFile(s.Config, append(cfg, []byte("geoip: {asn: "+asn+"}\n")...), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	gen, mark := s.Generation(), s.Mark()
 	s.Signal(syscall.SIGHUP)
-	s.WaitLog(`these changes take effect on restart" keys=geoip`, 5*time.Second)
-	time.Sleep(300 * time.Millisecond)
+	s.WaitLogSince(mark, `these changes take effect on restart" keys=geoip`, 5*time.Second)
+	// The reload's zones are published (the zone is refused again), so
+	// what answers now is what the reload left.
+	s.WaitLoaded(gen, 5*time.Second)
+	s.WaitLogSince(mark, `zone refused.*asns rules need an ASN database`, 5*time.Second)
 	if a := s.Dig("asn.example.org", "A"); a.Status != "REFUSED" {
 		t.Fatalf("after SIGHUP a zone needing an ASN database the server has not opened is served:\n%s", a.Raw)
 	}
@@ -110,13 +114,12 @@ func TestReloadDoesNotHalfApplyGeoIP(t *testing.T) {
 
 // Records and zones no longer served leave the metrics.
 func TestMetricsForgetRemovedRecords(t *testing.T) {
-	port := freePort(t)
 	dyn := "---\n'':\n  type: A\n  value: 192.0.2.1\nwww:\n  type: A\n  values: [192.0.2.9]\n  dynamic:\n    pools:\n      main:\n        values:\n          - {value: 192.0.2.2, status: up}\n    rules:\n      - pool: main\n"
 	s := Start(t, Options{
 		Files: map[string]string{"example.com.yaml": dyn, "example.net.yaml": "---\n'':\n  type: A\n  value: 192.0.2.3\n"},
-		Extra: "http: 127.0.0.1:" + strconv.Itoa(port) + "\n",
+		Extra: "http: 127.0.0.1:0\n",
 	})
-	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/metrics"
+	url := "http://" + s.HTTP + "/metrics"
 	scrape := func() string {
 		t.Helper()
 		resp, err := http.Get(url)

@@ -39,12 +39,11 @@ const pageToken = "page-token-0123456789abcdef"
 const pageDigs = 30
 
 func TestStatusPage(t *testing.T) {
-	port := freePort(t)
-	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
 	s := Start(t, Options{
 		ZonesFrom: "../../examples/zones",
-		Extra:     fmt.Sprintf("http: 127.0.0.1:%d\napi: {token: %s}\n", port, pageToken),
+		Extra:     "http: 127.0.0.1:0\napi: {token: " + pageToken + "}\n",
 	})
+	url := "http://" + s.HTTP + "/"
 	waitReady(t, s, url)
 
 	for range pageDigs {

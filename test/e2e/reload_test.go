@@ -68,10 +68,11 @@ func TestBadZoneKeepsLastGood(t *testing.T) {
 		"example.com.yaml": yamlZone("192.0.2.10"),
 		"example.net.yaml": strings.ReplaceAll(yamlZone("192.0.2.30"), "www", "web"),
 	}})
+	mark := s.Mark()
 	s.WriteZone("example.com.yaml", "---\nwww:\n  type: A\n  value: 192.0.2.999\n")
 	s.WriteZone("example.net.yaml", strings.ReplaceAll(yamlZone("192.0.2.31"), "www", "web"))
 	waitAnswer(t, s, "web.example.net", "A", "192.0.2.31", 5*time.Second)
-	s.WaitLog(`example\.com\.yaml:4:\d+: `, 5*time.Second)
+	s.WaitLogSince(mark, `zone refused.*example\.com\.yaml:4:\d+: `, 5*time.Second)
 	if a := s.Dig("www.example.com", "A"); len(a.Answer) != 1 || a.Answer[0].Data != "192.0.2.10" {
 		t.Fatalf("the last good version of example.com should still serve:\n%s", a.Raw)
 	}
@@ -189,11 +190,12 @@ func TestNoQueryDroppedDuringReload(t *testing.T) {
 		}()
 	}
 	for i := 0; i < 24; i++ {
+		gen := s.Generation()
 		s.WriteZone("example.com.yaml", yamlZone(fmt.Sprintf("192.0.2.%d", 1+i%2)))
 		if i%5 == 0 {
 			s.Signal(syscall.SIGHUP)
 		}
-		time.Sleep(150 * time.Millisecond) // the watcher reads a file once two scans agree
+		s.WaitLoaded(gen, 5*time.Second) // by the watcher (once two scans agree) or the SIGHUP
 	}
 	stop.Store(true)
 	wg.Wait()
@@ -240,4 +242,49 @@ func TestCheckCommand(t *testing.T) {
 	if !strings.Contains(string(out), s.Config+":3:1: unknown key \"listen_typo\"") {
 		t.Errorf("config typo not reported with its position:\n%s", out)
 	}
+}
+
+// shutdownBound is how long a SIGTERM may take: the server's shutdown
+// grace (cmd/smartdns shutdownGrace, 5s) and a -race build's 1s sleep at
+// exit.
+const shutdownBound = 6 * time.Second
+
+// A SIGTERM during a long reload is served within the shutdown bound: the
+// reload runs off the loop that handles signals, and shutdown cancels it
+// between two zone files instead of waiting for it (before, the reload
+// ran inline and the SIGTERM waited for all of it).
+func TestSIGTERMDuringSlowReload(t *testing.T) {
+	s := Start(t, Options{ReloadInterval: "1h", Files: map[string]string{"example.com.yaml": yamlZone("192.0.2.10")}})
+	// Zones added behind the server's back: the SIGHUP reload compiles
+	// them all, seconds of work (about a second a zone under -race).
+	var b strings.Builder
+	for z := 0; z < 12; z++ {
+		b.Reset()
+		b.WriteString("---\n")
+		for i := 0; i < 10000; i++ {
+			fmt.Fprintf(&b, "h%d: {type: A, value: 192.0.%d.%d}\n", i, i/250, i%250+1)
+		}
+		s.WriteZone(fmt.Sprintf("big%02d.example.yaml", z), b.String())
+	}
+	gen, mark := s.Generation(), s.Mark()
+	s.Signal(syscall.SIGHUP)
+	s.WaitLogSince(mark, `reload requested \(SIGHUP\)`, 5*time.Second)
+	sent := time.Now()
+	s.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(shutdownBound + 10*time.Second):
+		t.Fatalf("no exit %v after SIGTERM:\n%s", time.Since(sent), s.Log())
+	}
+	took := time.Since(sent)
+	if took > shutdownBound {
+		t.Errorf("SIGTERM during a reload took %v, want at most %v", took, shutdownBound)
+	}
+	if g := s.Generation(); g != gen {
+		t.Errorf("the reload ran to its end (generation %d published) before the SIGTERM was served", g)
+	}
+	if !strings.Contains(s.Log()[mark:], "shutting down") {
+		t.Errorf("no shutdown logged:\n%s", s.Log())
+	}
+	t.Logf("exited %v after SIGTERM", took)
 }
