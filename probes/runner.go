@@ -21,10 +21,8 @@ import (
 
 // Defaults for what a Runner or a Check leaves zero.
 const (
-	DefaultInterval      = 10 * time.Second // Check.Interval
-	DefaultTimeout       = 3 * time.Second  // Check.Timeout, never more than the interval
-	DefaultMaxInFlight   = 64               // Runner.MaxInFlight
-	DefaultFlushInterval = time.Second      // Runner.FlushInterval
+	DefaultMaxInFlight   = 64          // Runner.MaxInFlight
+	DefaultFlushInterval = time.Second // Runner.FlushInterval
 )
 
 const (
@@ -296,10 +294,10 @@ func (r *Runner) SetTargets(checks []*pool.Check) {
 func newTarget(key string, c *pool.Check) *target {
 	t := &target{key: key, check: c, idx: -1, interval: c.Interval, timeout: c.Timeout}
 	if t.interval <= 0 {
-		t.interval = DefaultInterval
+		t.interval = pool.DefaultCheckInterval
 	}
 	if t.timeout <= 0 {
-		t.timeout = DefaultTimeout
+		t.timeout = pool.DefaultCheckTimeout
 	}
 	t.timeout = min(t.timeout, t.interval)
 	return t

@@ -21,12 +21,9 @@ import (
 // providers do, with the record's `octodns.healthcheck` (octoDNS's keys and
 // defaults) and `octodns.smartdns.healthcheck` (smartdns's).
 
-// Defaults of octodns.smartdns.healthcheck.
+// Bounds and names of octodns.smartdns.healthcheck (its defaults are
+// pool.DefaultCheck*).
 const (
-	hcInterval    = 10 * time.Second
-	hcTimeout     = 2 * time.Second
-	hcRise        = 2
-	hcFall        = 3
 	hcMinInterval = time.Second
 	hcMaxInterval = time.Hour
 	hcMaxCount    = 100 // rise and fall
@@ -67,10 +64,10 @@ func defaultHealth(name string) healthSpec {
 		protocol:     "HTTPS",
 		path:         "/_dns",
 		host:         strings.ToLower(strings.TrimSuffix(name, ".")), // octoDNS: fqdn[:-1]
-		interval:     hcInterval,
-		timeout:      hcTimeout,
-		rise:         hcRise,
-		fall:         hcFall,
+		interval:     pool.DefaultCheckInterval,
+		timeout:      pool.DefaultCheckTimeout,
+		rise:         pool.DefaultCheckRise,
+		fall:         pool.DefaultCheckFall,
 		expectStatus: []int{200},
 		tlsVerify:    true,
 		queryName:    strings.ToLower(dns.Fqdn(name)),
