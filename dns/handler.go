@@ -19,7 +19,8 @@ const maxChain = 12
 // is set.
 type Handler struct {
 	snap atomic.Pointer[zones.Snapshot]
-	// MaxUDPSize is the largest UDP answer we send to an EDNS client.
+	// MaxUDPSize is the largest UDP answer we send to an EDNS client;
+	// DefaultMaxUDPSize when zero.
 	MaxUDPSize int
 	// NoECS ignores the EDNS Client Subnet option (config `ecs: false`):
 	// dynamic answers then go by the query's source address.
@@ -185,7 +186,7 @@ func (a *answer) count(st *qstats.Registry) {
 
 func (h *Handler) maxUDP() int {
 	if h.MaxUDPSize < minUDPSize {
-		return 1232
+		return DefaultMaxUDPSize
 	}
 	return h.MaxUDPSize
 }

@@ -25,10 +25,10 @@ type Server struct {
 	// Addrs are "ip:port" to listen on, UDP and TCP each.
 	Addrs []string
 	// TCPIdleTimeout closes a TCP connection without a query for this long
-	// (RFC 7766 §6.2.3); 10s when zero.
+	// (RFC 7766 §6.2.3); DefaultTCPIdleTimeout when zero.
 	TCPIdleTimeout time.Duration
 	// MaxTCPConns bounds open TCP connections; new ones beyond it are
-	// closed at once. 1024 when zero.
+	// closed at once. DefaultMaxTCPConns when zero.
 	MaxTCPConns int
 	// UDPWorkers is the number of goroutines reading each UDP socket;
 	// GOMAXPROCS when zero.
@@ -115,11 +115,11 @@ func (s *Server) Serve() error {
 	}
 	idle := s.TCPIdleTimeout
 	if idle <= 0 {
-		idle = 10 * time.Second
+		idle = DefaultTCPIdleTimeout
 	}
 	max := s.MaxTCPConns
 	if max <= 0 {
-		max = 1024
+		max = DefaultMaxTCPConns
 	}
 	s.sem = make(chan struct{}, max)
 	s.mu.Lock()

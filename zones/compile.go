@@ -3,6 +3,7 @@ package zones
 import (
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -48,10 +49,36 @@ type CompileOptions struct {
 	AliasResolvers bool
 }
 
-// SOADefaults are the fields of a synthesized SOA (times in seconds).
+// SOADefaults are the fields of a synthesized SOA (times in seconds). A
+// field left zero takes DefaultSOA's; an empty Mname is the first of the
+// nameservers, an empty Rname hostmaster.<zone>.
 type SOADefaults struct {
 	Mname, Rname                         string
 	TTL, Refresh, Retry, Expire, Minimum uint32
+}
+
+// DefaultSOA holds the timers of a synthesized SOA that the config leaves
+// unset (RFC 1912 §2.2 ranges): docs/configuration.md lists them and a
+// test in test/docs holds the two to each other.
+var DefaultSOA = SOADefaults{TTL: 3600, Refresh: 7200, Retry: 3600, Expire: 14 * 86400, Minimum: 300}
+
+// DefaultReloadInterval is how often the zones folder is scanned when the
+// config (reload.interval) does not say.
+const DefaultReloadInterval = 2 * time.Second
+
+// withDefaults fills the zero timers from DefaultSOA.
+func (d SOADefaults) withDefaults() SOADefaults {
+	or := func(v *uint32, def uint32) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	or(&d.TTL, DefaultSOA.TTL)
+	or(&d.Refresh, DefaultSOA.Refresh)
+	or(&d.Retry, DefaultSOA.Retry)
+	or(&d.Expire, DefaultSOA.Expire)
+	or(&d.Minimum, DefaultSOA.Minimum)
+	return d
 }
 
 // Compile validates the records of one zone and builds its immutable form.
@@ -179,7 +206,7 @@ func Compile(origin, file string, recs []zonefile.Record, opt CompileOptions) (*
 		if len(opt.Nameservers) == 0 {
 			probs.Add(diag.Pos{File: file}, "zone %s has no NS records at its apex and the config gives no nameservers", origin)
 		} else {
-			set := RRset{Type: dns.TypeNS, TTL: opt.SOA.TTL}
+			set := RRset{Type: dns.TypeNS, TTL: opt.SOA.withDefaults().TTL}
 			for _, ns := range opt.Nameservers {
 				rd, err := zonefile.WireName(ns)
 				if err != nil {
@@ -205,11 +232,12 @@ func Compile(origin, file string, recs []zonefile.Record, opt CompileOptions) (*
 		if rname == "" {
 			rname = "hostmaster." + strings.TrimPrefix(origin, ".") // the root's: hostmaster.
 		}
+		soa := opt.SOA.withDefaults()
 		z.soa = dns.SOA{
-			Hdr:     dns.RR_Header{Name: origin, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: opt.SOA.TTL},
+			Hdr:     dns.RR_Header{Name: origin, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: soa.TTL},
 			Ns:      dns.Fqdn(mname),
 			Mbox:    dns.Fqdn(rname),
-			Refresh: opt.SOA.Refresh, Retry: opt.SOA.Retry, Expire: opt.SOA.Expire, Minttl: opt.SOA.Minimum,
+			Refresh: soa.Refresh, Retry: soa.Retry, Expire: soa.Expire, Minttl: soa.Minimum,
 		}
 	}
 	{ // The SOA takes part in the content hash without its serial.

@@ -2,7 +2,9 @@ package main
 
 import (
 	"log/slog"
+	"reflect"
 	"slices"
+	"time"
 
 	"github.com/smartdns/smartdns/dns/alias"
 	"github.com/smartdns/smartdns/internal/config"
@@ -16,12 +18,19 @@ func newAliasCache(cfg *config.Config, log *slog.Logger) *alias.Cache {
 	if len(a.Resolvers) == 0 {
 		return nil
 	}
-	return alias.New(alias.Config{Resolvers: a.Resolvers, Timeout: a.Timeout, MaxTTL: a.MaxTTL, ServeStale: a.ServeStale, Logger: log})
+	stale := time.Duration(0) // the cache's default
+	if a.ServeStale != nil {
+		stale = *a.ServeStale
+		if stale == 0 {
+			stale = alias.NoServeStale
+		}
+	}
+	return alias.New(alias.Config{Resolvers: a.Resolvers, Timeout: a.Timeout, MaxTTL: a.MaxTTL, ServeStale: stale, Logger: log})
 }
 
 // aliasChanged reports whether the alias section differs (it is read at
 // start only).
 func aliasChanged(old, cfg *config.Config) bool {
 	a, b := old.Alias, cfg.Alias
-	return !slices.Equal(a.Resolvers, b.Resolvers) || a.Timeout != b.Timeout || a.MaxTTL != b.MaxTTL || a.ServeStale != b.ServeStale
+	return !slices.Equal(a.Resolvers, b.Resolvers) || a.Timeout != b.Timeout || a.MaxTTL != b.MaxTTL || !reflect.DeepEqual(a.ServeStale, b.ServeStale)
 }

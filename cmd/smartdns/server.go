@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -165,6 +166,12 @@ func newServer(cfgPath string, cfg *config.Config, log *slog.Logger, hup <-chan 
 	return s, nil
 }
 
+// reloadInterval is how often the zones folder (and the GeoIP databases)
+// are looked at for changes.
+func (s *server) reloadInterval() time.Duration {
+	return cmp.Or(s.cfg.Reload.Interval, zones.DefaultReloadInterval)
+}
+
 // options are the zone compiler's settings for cfg in this process.
 func (s *server) options(cfg *config.Config) zones.CompileOptions {
 	o := compileOptions(cfg, s.members)
@@ -199,7 +206,7 @@ func (s *server) Run(ctx context.Context) error {
 	}
 	spawn(func() { s.runner.Run(runCtx) })
 	spawn(func() {
-		s.geoDB.Watch(runCtx, s.cfg.Reload.Interval, func(err error) {
+		s.geoDB.Watch(runCtx, s.reloadInterval(), func(err error) {
 			if err != nil {
 				s.log.Error("GeoIP database change refused; the previous one keeps serving", "err", err)
 			} else {
@@ -251,7 +258,7 @@ func (s *server) Run(ctx context.Context) error {
 // scan for changed files is asked for every reload interval; a scan asked
 // while a load runs (or one is waiting) merges with it.
 func (s *server) ownLoads(ctx context.Context) {
-	t := time.NewTicker(s.cfg.Reload.Interval)
+	t := time.NewTicker(s.reloadInterval())
 	defer t.Stop()
 	for {
 		select {

@@ -39,16 +39,29 @@ type Config struct {
 	// Resolvers are IP:port addresses of recursive resolvers, tried in
 	// order.
 	Resolvers []string
-	// Timeout bounds each question to one resolver.
+	// Timeout bounds each question to one resolver; DefaultTimeout when
+	// zero.
 	Timeout time.Duration
-	// MaxTTL caps the time an answer is cached.
+	// MaxTTL caps the time an answer is cached; DefaultMaxTTL when zero.
 	MaxTTL time.Duration
 	// ServeStale is how long past expiry an answer is served while the
-	// resolvers fail; 0 serves nothing stale.
+	// resolvers fail; DefaultServeStale when zero, NoServeStale for none.
 	ServeStale time.Duration
 	// Logger receives failures and recoveries; nil logs nothing.
 	Logger *slog.Logger
 }
+
+// Defaults of what a Config leaves zero (the config keys alias.timeout,
+// alias.max_ttl and alias.serve_stale): docs/configuration.md lists them
+// and a test in test/docs holds the two to each other.
+const (
+	DefaultTimeout    = 2 * time.Second
+	DefaultMaxTTL     = 300 * time.Second
+	DefaultServeStale = time.Hour
+	// NoServeStale as Config.ServeStale serves nothing stale
+	// (`serve_stale: 0s`).
+	NoServeStale time.Duration = -1
+)
 
 // Result classifies one resolution, for the counters.
 type Result int
@@ -109,6 +122,18 @@ type entry struct {
 // New returns a cache for cfg. It resolves nothing until SetTargets names
 // targets, and refreshes nothing until Run runs.
 func New(cfg Config) *Cache {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.MaxTTL <= 0 {
+		cfg.MaxTTL = DefaultMaxTTL
+	}
+	switch {
+	case cfg.ServeStale == NoServeStale:
+		cfg.ServeStale = 0
+	case cfg.ServeStale <= 0:
+		cfg.ServeStale = DefaultServeStale
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}

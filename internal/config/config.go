@@ -93,8 +93,9 @@ type Alias struct {
 	// MaxTTL caps how long an answer is cached (and the TTL answered).
 	MaxTTL time.Duration `yaml:"max_ttl"`
 	// ServeStale is how long past its expiry an answer is still served
-	// while the resolvers fail.
-	ServeStale time.Duration `yaml:"serve_stale"`
+	// while the resolvers fail; nil when not given (the default), 0 for
+	// none.
+	ServeStale *time.Duration `yaml:"serve_stale"`
 }
 
 // TLS names the certificate and key of the HTTP listener.
@@ -156,22 +157,6 @@ type Log struct {
 	Level  string `yaml:"level"`
 	Format string `yaml:"format"`
 }
-
-// Defaults, documented in docs/configuration.md.
-const (
-	DefaultMaxUDPSize     = 1232
-	DefaultSOATTL         = time.Hour
-	DefaultSOARefresh     = 2 * time.Hour
-	DefaultSOARetry       = time.Hour
-	DefaultSOAExpire      = 14 * 24 * time.Hour
-	DefaultSOAMinimum     = 5 * time.Minute
-	DefaultTCPIdleTimeout = 10 * time.Second
-	DefaultTCPMaxConns    = 1024
-	DefaultReloadInterval = 2 * time.Second
-	DefaultAliasTimeout   = 2 * time.Second
-	DefaultAliasMaxTTL    = 300 * time.Second
-	DefaultAliasStale     = time.Hour
-)
 
 // Load reads and validates the config file at path. The returned problems
 // (all of them, each with path:line:col) are errors unless marked warnings.
@@ -245,12 +230,9 @@ func Parse(path string, data []byte) (*Config, diag.Problems) {
 		}
 		c.Nameservers[i] = strings.ToLower(ns)
 	}
-	if c.SOA.Mname == "" && len(c.Nameservers) > 0 {
-		c.SOA.Mname = c.Nameservers[0]
-	}
-	if c.SOA.Rname == "" {
-		c.SOA.Rname = "hostmaster.invalid."
-	}
+	// What is left unset stays zero: each component applies its own
+	// default (docs/configuration.md lists them; test/docs checks the list
+	// against the code).
 	for key, name := range map[string]*string{"mname": &c.SOA.Mname, "rname": &c.SOA.Rname} {
 		if *name == "" {
 			continue
@@ -259,20 +241,21 @@ func Parse(path string, data []byte) (*Config, diag.Problems) {
 			probs.Add(pos("soa", key), "soa.%s: %q must be a fully qualified name ending in a dot", key, *name)
 		}
 	}
-	def := func(d *time.Duration, v time.Duration) {
-		if *d <= 0 {
-			*d = v
+	for _, d := range []struct {
+		key []string
+		v   time.Duration
+	}{
+		{[]string{"soa", "ttl"}, c.SOA.TTL}, {[]string{"soa", "refresh"}, c.SOA.Refresh}, {[]string{"soa", "retry"}, c.SOA.Retry},
+		{[]string{"soa", "expire"}, c.SOA.Expire}, {[]string{"soa", "minimum"}, c.SOA.Minimum},
+		{[]string{"tcp", "idle_timeout"}, c.TCP.IdleTimeout}, {[]string{"reload", "interval"}, c.Reload.Interval},
+		{[]string{"reports", "stale_after"}, c.Reports.StaleAfter},
+	} {
+		if d.v < 0 {
+			probs.Add(pos(d.key...), "%s: %s is negative (leave it out for the default)", strings.Join(d.key, "."), d.v)
 		}
 	}
-	def(&c.SOA.TTL, DefaultSOATTL)
-	def(&c.SOA.Refresh, DefaultSOARefresh)
-	def(&c.SOA.Retry, DefaultSOARetry)
-	def(&c.SOA.Expire, DefaultSOAExpire)
-	def(&c.SOA.Minimum, DefaultSOAMinimum)
-	def(&c.TCP.IdleTimeout, DefaultTCPIdleTimeout)
-	def(&c.Reload.Interval, DefaultReloadInterval)
-	if c.TCP.MaxConnections <= 0 {
-		c.TCP.MaxConnections = DefaultTCPMaxConns
+	if c.TCP.MaxConnections < 0 {
+		probs.Add(pos("tcp", "max_connections"), "tcp.max_connections: %d is negative (leave it out for the default)", c.TCP.MaxConnections)
 	}
 	if c.HTTP != "" {
 		if _, err := netip.ParseAddrPort(c.HTTP); err != nil {
@@ -290,9 +273,6 @@ func Parse(path string, data []byte) (*Config, diag.Problems) {
 		if _, err := os.Stat(*p); err != nil {
 			probs.Add(pos("tls", key), "tls.%s: %v", key, err)
 		}
-	}
-	if c.Reports.StaleAfter <= 0 {
-		c.Reports.StaleAfter = 30 * time.Second
 	}
 	for name, site := range c.Sites {
 		at := pos("sites", name)
@@ -353,13 +333,10 @@ func Parse(path string, data []byte) (*Config, diag.Problems) {
 	if c.Probes.MaxInFlight < 0 {
 		probs.Add(pos("probes", "max_in_flight"), "probes.max_in_flight: %d must be positive", c.Probes.MaxInFlight)
 	}
-	if c.Probes.MaxInFlight == 0 {
-		c.Probes.MaxInFlight = 64
+	if c.Probes.MaxInFlight < 0 {
+		probs.Add(pos("probes", "max_in_flight"), "probes.max_in_flight: %d is negative (leave it out for the default)", c.Probes.MaxInFlight)
 	}
-	if c.MaxUDPSize == 0 {
-		c.MaxUDPSize = DefaultMaxUDPSize
-	}
-	if c.MaxUDPSize < 512 || c.MaxUDPSize > 65535 {
+	if c.MaxUDPSize != 0 && (c.MaxUDPSize < 512 || c.MaxUDPSize > 65535) {
 		probs.Add(pos("max_udp_size"), "max_udp_size: %d is outside 512..65535", c.MaxUDPSize)
 	}
 	switch strings.ToLower(c.Log.Level) {
@@ -404,22 +381,17 @@ func (c *Config) parseAlias(root *yaml.Node, at func(line, col int) diag.Pos) di
 			probs.Add(p, "alias.resolvers: %q is not an IP or IP:port", r)
 		}
 	}
-	for key, d := range map[string]*time.Duration{"timeout": &a.Timeout, "max_ttl": &a.MaxTTL, "serve_stale": &a.ServeStale} {
+	stale := time.Duration(0)
+	if a.ServeStale != nil {
+		stale = *a.ServeStale
+	}
+	for key, d := range map[string]*time.Duration{"timeout": &a.Timeout, "max_ttl": &a.MaxTTL, "serve_stale": &stale} {
 		if *d < 0 {
 			probs.Add(pos(key), "alias.%s: %v must not be negative", key, *d)
 		}
 	}
-	if a.Timeout == 0 {
-		a.Timeout = DefaultAliasTimeout
-	}
-	if a.MaxTTL == 0 {
-		a.MaxTTL = DefaultAliasMaxTTL
-	}
 	if a.MaxTTL > 0 && a.MaxTTL < time.Second {
 		probs.Add(pos("max_ttl"), "alias.max_ttl: %v is below one second", a.MaxTTL)
-	}
-	if a.ServeStale == 0 && yamlx.Find(root, "alias", "serve_stale") == nil {
-		a.ServeStale = DefaultAliasStale
 	}
 	return probs
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +23,9 @@ func writeConfig(t *testing.T, body string) string {
 }
 
 // The example from the issue must work as written, with relative paths
-// resolved against the config's folder and the documented defaults.
+// resolved against the config's folder; what it leaves out stays unset,
+// for each component's own default (test/docs checks those against
+// docs/configuration.md).
 func TestIssueExample(t *testing.T) {
 	p := writeConfig(t, `listen: [127.0.0.1:5353]      # UDP and TCP on each
 zones: zones                  # folder of zone files
@@ -39,11 +42,11 @@ soa:
 	if c.Zones != filepath.Join(dir, "zones") || c.Data != filepath.Join(dir, "smartdns.db") {
 		t.Errorf("paths not resolved against the config folder: zones=%s data=%s", c.Zones, c.Data)
 	}
-	if c.SOA.Mname != "ns1.example.com." || c.SOA.Rname != "hostmaster.example.com." {
+	if c.SOA.Mname != "" || c.SOA.Rname != "hostmaster.example.com." {
 		t.Errorf("soa: %+v", c.SOA)
 	}
-	if c.MaxUDPSize != 1232 || c.TCP.IdleTimeout != 10*time.Second || c.TCP.MaxConnections != 1024 || c.SOA.Minimum != 5*time.Minute {
-		t.Errorf("defaults: %+v", c)
+	if c.MaxUDPSize != 0 || c.TCP.IdleTimeout != 0 || c.TCP.MaxConnections != 0 || c.SOA.Minimum != 0 || c.Reports.StaleAfter != 0 {
+		t.Errorf("unset keys were filled in by the config: %+v", c)
 	}
 }
 
@@ -52,6 +55,8 @@ func TestProblems(t *testing.T) {
 		name, body string
 		want       []string // substrings, each with its position
 	}{
+		{"negative durations and counts", "listen: [127.0.0.1:53]\nzones: zones\ntcp: {idle_timeout: -1s, max_connections: -2}\nreports: {stale_after: -5s}\n",
+			[]string{`tcp.idle_timeout: -1s is negative`, `tcp.max_connections: -2 is negative`, `reports.stale_after: -5s is negative`}},
 		{"unknown top-level key", "listen: [127.0.0.1:53]\nzones: zones\nlisten_typo: 1\n",
 			[]string{`:3:1: unknown key "listen_typo" in top level`}},
 		{"unknown nested key", "listen: [127.0.0.1:53]\nzones: zones\nsoa:\n  rnmae: x.\n",
@@ -134,29 +139,29 @@ func writeConfigIn(t *testing.T, dir, body string) string {
 	return p
 }
 
-// The alias section as the issue writes it, its defaults, and a bare IP
-// taking port 53.
+// The alias section as the issue writes it; what it leaves out stays unset
+// (the cache's defaults apply), an explicit serve_stale: 0s is kept, and a
+// bare IP takes port 53.
 func TestAlias(t *testing.T) {
+	hour, zero := time.Hour, time.Duration(0)
 	for _, tc := range []struct {
 		name, body string
 		want       Alias
 	}{
 		{"as the issue writes it", "alias: {resolvers: [\"127.0.0.1:53\"], timeout: 2s, max_ttl: 300s, serve_stale: 1h}\n",
-			Alias{Resolvers: []string{"127.0.0.1:53"}, Timeout: 2 * time.Second, MaxTTL: 300 * time.Second, ServeStale: time.Hour}},
-		{"defaults, bare IPs", "alias:\n  resolvers: [127.0.0.2, \"::1\", \"[::1]:5300\"]\n",
-			Alias{Resolvers: []string{"127.0.0.2:53", "[::1]:53", "[::1]:5300"}, Timeout: DefaultAliasTimeout, MaxTTL: DefaultAliasMaxTTL, ServeStale: DefaultAliasStale}},
+			Alias{Resolvers: []string{"127.0.0.1:53"}, Timeout: 2 * time.Second, MaxTTL: 300 * time.Second, ServeStale: &hour}},
+		{"unset, bare IPs", "alias:\n  resolvers: [127.0.0.2, \"::1\", \"[::1]:5300\"]\n",
+			Alias{Resolvers: []string{"127.0.0.2:53", "[::1]:53", "[::1]:5300"}}},
 		{"no stale answers", "alias: {resolvers: [127.0.0.1], serve_stale: 0s}\n",
-			Alias{Resolvers: []string{"127.0.0.1:53"}, Timeout: DefaultAliasTimeout, MaxTTL: DefaultAliasMaxTTL}},
-		{"absent", "",
-			Alias{Timeout: DefaultAliasTimeout, MaxTTL: DefaultAliasMaxTTL, ServeStale: DefaultAliasStale}},
+			Alias{Resolvers: []string{"127.0.0.1:53"}, ServeStale: &zero}},
+		{"absent", "", Alias{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, probs := Load(writeConfig(t, "listen: [127.0.0.1:53]\nzones: zones\n"+tc.body))
 			if c == nil || len(probs) > 0 {
 				t.Fatalf("problems: %v", probs)
 			}
-			got := c.Alias
-			if strings.Join(got.Resolvers, ",") != strings.Join(tc.want.Resolvers, ",") || got.Timeout != tc.want.Timeout || got.MaxTTL != tc.want.MaxTTL || got.ServeStale != tc.want.ServeStale {
+			if got := c.Alias; !reflect.DeepEqual(got, tc.want) {
 				t.Fatalf("alias = %+v, want %+v", got, tc.want)
 			}
 		})
