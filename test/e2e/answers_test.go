@@ -316,7 +316,9 @@ func TestQnameCase(t *testing.T) {
 		{q: []string{"FoO.wIlD.example.COM", "TXT"}, owners: []string{"FoO.wIlD.example.COM."}},
 		{q: []string{"HOST3.EXAMPLE", "MX"}, owners: []string{"HOST3.EXAMPLE."}},
 		{q: []string{"X.WildCname.Example.Com", "A"}, owners: []string{"X.WildCname.Example.Com.", "www.Example.Com."}},
-		{q: []string{"Alias-Chain.EXAMPLE.com", "A"}, owners: []string{"Alias-Chain.EXAMPLE.com.", "alias.EXAMPLE.com.", "www.EXAMPLE.com."}},
+		// The later owners of a chain are the CNAME targets as the zone
+		// writes them: RDATA keeps its case (RFC 4343 §4.1).
+		{q: []string{"Alias-Chain.EXAMPLE.com", "A"}, owners: []string{"Alias-Chain.EXAMPLE.com.", "alias.example.com.", "www.example.com."}},
 		{q: []string{"X.Dn.Example.COM", "A"}, owners: []string{"Dn.Example.COM.", "X.Dn.Example.COM.", "x.example.net."}},
 		{q: []string{"NoThere.Example.COM", "A"}, auth: "Example.COM."},
 		{q: []string{"WWW.DELEG.example.com", "A"}, auth: "DELEG.example.com."},
