@@ -104,21 +104,17 @@ func (m *Members) Check(id int) *Check {
 	return m.checks[id]
 }
 
-// Load is what the sites' reports say about one address, prepared for the
-// query path by package loadreport.
+// Load is what the sites' reports say about one address, as package
+// loadreport publishes it: the raw ingredients only. Each record turns
+// them into its own weight factor and shed state (its watermarks and slow
+// start are its own): see Factor and Watermarks.
 type Load struct {
 	// Fresh: a report younger than reports.stale_after covers the address.
 	// A value without a fresh report keeps its static weight.
 	Fresh bool
-	// Factor multiplies the value's static weight under the least-loaded
-	// policy: (1 - smoothed load) times the slow-start ramp, in [0, 1].
-	Factor float64
-	// Shed: the smoothed load went above the high watermark and has not
-	// yet come back under the low one.
-	Shed bool
 	// Draining takes the value out at once, as if it were down.
 	Draining bool
-	// Smoothed is the smoothed load (0..1), for explain and the status API.
+	// Smoothed is the smoothed load (0..1).
 	Smoothed float64
 	// Site names the reporting site.
 	Site string

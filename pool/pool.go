@@ -154,14 +154,10 @@ func (r *Record) Prepare() {
 	if r.Answers < 1 {
 		r.Answers = 1
 	}
-	if r.ShedHigh <= 0 {
-		r.ShedHigh = 0.9
-	}
-	if r.ShedLow <= 0 || r.ShedLow > r.ShedHigh {
-		r.ShedLow = min(0.8, r.ShedHigh)
-	}
+	w := Watermarks{r.ShedHigh, r.ShedLow}.OrDefault()
+	r.ShedHigh, r.ShedLow = w.High, w.Low
 	if r.SlowStart <= 0 {
-		r.SlowStart = 30 * time.Second
+		r.SlowStart = DefaultSlowStart
 	}
 	if r.Answers > MaxAnswers {
 		r.Answers = MaxAnswers
@@ -499,17 +495,9 @@ func (r *Record) choose(p *Pool, c Client, h Health, a *Answer) bool {
 	return true
 }
 
-// factor is the least-loaded multiplier of a value's static weight:
-// the site's headroom, ramped up linearly over SlowStart after the site
-// returns, never quite 0 so that a full site still gets a trickle.
+// factor is the least-loaded multiplier of a value's static weight.
 func (r *Record) factor(l Load, now time.Time) float64 {
-	f := 1 - l.Smoothed
-	if !l.Returned.IsZero() {
-		if since := now.Sub(l.Returned); since < r.SlowStart {
-			f *= float64(since) / float64(r.SlowStart)
-		}
-	}
-	return max(f, 0.01)
+	return Factor(l.Smoothed, l.Returned, now, r.SlowStart)
 }
 
 // shedState applies the watermarks' hysteresis: a value goes out above
@@ -517,15 +505,14 @@ func (r *Record) factor(l Load, now time.Time) float64 {
 // is updated with atomics: the query path takes no lock.
 func (r *Record) shedState(v *Value, load float64) bool {
 	was := atomic.LoadUint32(&v.shed) == 1
+	now := Watermarks{r.ShedHigh, r.ShedLow}.Shed(was, load)
 	switch {
-	case !was && load > r.ShedHigh:
+	case now && !was:
 		atomic.StoreUint32(&v.shed, 1)
-		return true
-	case was && load < r.ShedLow:
+	case !now && was:
 		atomic.StoreUint32(&v.shed, 0)
-		return false
 	}
-	return was
+	return now
 }
 
 // weightedIndex picks an index with probability weight/total.
