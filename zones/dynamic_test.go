@@ -529,7 +529,7 @@ func TestDynamicExtensions(t *testing.T) {
 	// The compiled record answers: a client in 10/8 is sent to the office
 	// pool whatever its location, with the rule's /8 as the ECS scope.
 	var a pool.Answer
-	d.Pick(pool.Client{Addr: netip.MustParseAddr("10.1.2.3"), Bits: 32}, nil, nil, &a)
+	d.Pick(pool.Client{Addr: netip.MustParseAddr("10.1.2.3"), Bits: 32}, nil, nil, time.Now(), &a)
 	if a.Pool != 0 || a.N != 1 || a.Values[0].Text != "10.0.0.1" || a.Scope != 8 {
 		t.Errorf("pick for 10.1.2.3: pool %d, %d values, scope %d", a.Pool, a.N, a.Scope)
 	}
@@ -658,16 +658,23 @@ func FuzzDynamic(f *testing.F) {
 					}
 				}
 				var a pool.Answer
-				d.Pick(pool.Client{Addr: netip.MustParseAddr("192.0.2.1"), Bits: 32}, nil, nil, &a)
+				d.Pick(pool.Client{Addr: netip.MustParseAddr("192.0.2.1"), Bits: 32}, nil, nil, time.Now(), &a)
 			}
 		}
 	})
 }
 
-// dynHealthDown is a Health with every member down.
-type dynHealthDown struct{}
-
-func (dynHealthDown) Up(int) bool { return false }
+// dynHealthDown is a view with every member down (the registries of
+// these tests hold far fewer than 1024).
+func dynHealthDown() *pool.View {
+	states := make([]pool.State, 1024)
+	for i := range states {
+		states[i] = pool.Unhealthy
+	}
+	var t pool.HealthTable
+	t.Publish(states)
+	return t.View()
+}
 
 // dynFind finds value text in pool p of a dynamic record.
 func dynFind(t *testing.T, d *pool.Record, p int, text string) *pool.Value {
@@ -779,7 +786,7 @@ func TestDynamicHealthChecks(t *testing.T) {
 		ttl  uint32
 	}{{"defaults", 10}, {"http", 5}, {"tcp", 30}} {
 		d := rec(tc.name, dns.TypeA)
-		if got := d.TTLCap(dynHealthDown{}); got != tc.ttl {
+		if got := d.TTLCap(dynHealthDown()); got != tc.ttl {
 			t.Errorf("%s: TTL cap %d while down, want %d", tc.name, got, tc.ttl)
 		}
 		if got := d.TTLCap(nil); got != octodns.DynamicTTL {
@@ -824,11 +831,11 @@ func TestDynamicHealthChecksOff(t *testing.T) {
 					}
 				}
 				var a pool.Answer
-				d.Pick(pool.Client{Addr: netip.MustParseAddr("192.0.2.1"), Bits: 32}, nil, dynHealthDown{}, &a)
+				d.Pick(pool.Client{Addr: netip.MustParseAddr("192.0.2.1"), Bits: 32}, nil, dynHealthDown(), time.Now(), &a)
 				if a.Backup || a.NoData || a.N == 0 {
 					t.Errorf("%s: answered %+v, want a pool value", zonefile.PresentName(n.Name), a)
 				}
-				if d.TTLCap(dynHealthDown{}) != d.TTL {
+				if d.TTLCap(dynHealthDown()) != d.TTL {
 					t.Errorf("%s: TTL capped with nothing probed", zonefile.PresentName(n.Name))
 				}
 			}
