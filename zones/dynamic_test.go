@@ -902,3 +902,33 @@ func TestDynamicHealthCheckWarnings(t *testing.T) {
 		t.Errorf("http check %+v, want port 443, host http.example.com", http)
 	}
 }
+
+// A 100-value pool compiles cleanly and every one of its values is
+// answered (pools were silently cut to their first 64 values).
+func TestDynamicLargePoolAnswersEveryValue(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("---\nbig:\n  type: A\n  values: [192.0.2.1]\n  dynamic:\n    pools:\n      p:\n        values:\n")
+	for i := 0; i < 100; i++ {
+		b.WriteString("          - {value: 10.0.0." + strconv.Itoa(i+1) + "}\n")
+	}
+	b.WriteString("    rules:\n      - pool: p\n")
+	file := filepath.Join(t.TempDir(), "big.example.yaml")
+	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	z, probs := dynCompile(t, file, "big.example.", CompileOptions{})
+	if len(probs) > 0 {
+		t.Fatalf("problems: %v", probs)
+	}
+	d := dynSet(t, z, "big.big.example.", dns.TypeA).Dynamic
+	seen := map[string]bool{}
+	var a pool.Answer
+	now := time.Now()
+	for i := 0; i < 5000; i++ {
+		d.Pick(pool.Client{Addr: netip.MustParseAddr("198.51.100.7"), Bits: 32}, nil, nil, now, &a)
+		seen[a.Values[0].Text] = true
+	}
+	if len(seen) != 100 {
+		t.Fatalf("%d of 100 values answered", len(seen))
+	}
+}
