@@ -15,7 +15,9 @@ import (
 )
 
 // dynHandler serves testdata/dyn.example.yaml (a geo-targeted dynamic
-// record) with the built-in country database.
+// record) with the built-in country database, and a health table with
+// loads and an override published, as a server with reports runs: the
+// benchmarks go through the view.
 func dynHandler(tb testing.TB) *Handler {
 	tb.Helper()
 	data, err := os.ReadFile("testdata/dyn.example.yaml")
@@ -36,7 +38,10 @@ func dynHandler(tb testing.TB) *Handler {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { g.Close() })
-	h := &Handler{MaxUDPSize: 1232, Geo: g, Stats: stats}
+	health := &pool.HealthTable{}
+	health.PublishLoads(map[string]pool.Load{"192.0.2.1": {Fresh: true, Smoothed: 0.3, Site: "fra"}, "192.0.2.2": {Fresh: true, Smoothed: 0.5, Site: "fra"}})
+	health.PublishOverrides(map[string]pool.Status{"198.51.100.1": pool.Up})
+	h := &Handler{MaxUDPSize: 1232, Geo: g, Stats: stats, Health: health}
 	h.SetSnapshot(zones.NewSnapshot(1, []*zones.Zone{z}))
 	return h
 }
@@ -74,6 +79,32 @@ func TestDynamicGeoECS(t *testing.T) {
 	ecs := m.IsEdns0().Option[0].(*mdns.EDNS0_SUBNET)
 	if ecs.SourceScope == 0 || ecs.SourceScope > 24 {
 		t.Errorf("scope %d: want the country database network's prefix", ecs.SourceScope)
+	}
+}
+
+// The handler answers from the published view: an override down and a
+// draining site take values out; with the whole pool out the chain is
+// exhausted and the backup value answers.
+func TestDynamicAnswersFromView(t *testing.T) {
+	h := dynHandler(t)
+	out := make([]byte, 65535)
+	answer := func() string {
+		resp := h.ServeDNS(ecsQuery("geo.dyn.example.", "81.2.69.0", 24), out, false)
+		var m mdns.Msg
+		if err := m.Unpack(resp); err != nil || len(m.Answer) != 1 {
+			t.Fatalf("answer %v (%v)", m.String(), err)
+		}
+		return m.Answer[0].(*mdns.A).A.String()
+	}
+	h.Health.PublishOverrides(map[string]pool.Status{"192.0.2.1": pool.Down})
+	for range 50 {
+		if a := answer(); a != "192.0.2.2" {
+			t.Fatalf("192.0.2.1 overridden down: answered %s", a)
+		}
+	}
+	h.Health.PublishLoads(map[string]pool.Load{"192.0.2.2": {Fresh: true, Draining: true}})
+	if a := answer(); a != "192.0.2.100" {
+		t.Fatalf("the EU pool out: answered %s, want the backup", a)
 	}
 }
 

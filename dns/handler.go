@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"sync/atomic"
+	"time"
 
 	"github.com/smartdns/smartdns/internal/qstats"
 	"github.com/smartdns/smartdns/pool"
@@ -27,8 +28,9 @@ type Handler struct {
 	NoECS bool
 	// Geo locates clients for geo rules; nil when none is configured.
 	Geo pool.Locator
-	// Health tells which pool members are up; nil counts all up.
-	Health pool.Health
+	// Health publishes the state dynamic answers depend on (health,
+	// loads, overrides); nil counts every member up.
+	Health *pool.HealthTable
 	// Stats counts queries, ECS use and latency; nil counts nothing.
 	Stats *qstats.Registry
 	// Alias answers apex ALIASes whose target lies outside the served
@@ -97,6 +99,13 @@ type answer struct {
 	// SCOPE PREFIX-LENGTH, the widest over every dynamic pick made.
 	ecs   bool
 	scope int
+	// state is the health, loads and overrides every dynamic pick of this
+	// query reads, and now the time they are read at: loaded once, at the
+	// first dynamic record, so that a CNAME chain through several is
+	// answered from one state.
+	state     *pool.View
+	now       time.Time
+	haveState bool
 }
 
 // ServeDNS answers the query in pkt as Serve does, for a client whose
@@ -394,14 +403,17 @@ func (a *answer) addAnswer(owner string, s *zones.RRset) []byte {
 // addDynamic answers a dynamic record with the values its pools give this
 // client, and widens the ECS scope by what the choice depended on.
 func (a *answer) addDynamic(owner string, s *zones.RRset) []byte {
+	if !a.haveState {
+		a.state, a.now, a.haveState = a.h.Health.View(), time.Now(), true
+	}
 	var pick pool.Answer
-	s.Dynamic.Pick(a.client(), a.h.Geo, a.h.Health, &pick)
+	s.Dynamic.Pick(a.client(), a.h.Geo, a.state, a.now, &pick)
 	pick.Count()
 	a.scope = max(a.scope, pick.Scope)
 	if pick.N == 0 {
 		return nil
 	}
-	ttl := s.Dynamic.TTLCap(a.h.Health)
+	ttl := s.Dynamic.TTLCap(a.state)
 	for i := 0; i < pick.N; i++ {
 		if !a.w.writeRR(owner, s.Type, ttl, pick.Values[i].Rdata) {
 			a.tc = true

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/smartdns/smartdns/geo"
 )
@@ -58,10 +59,12 @@ type ValueTrace struct {
 	Chosen   bool   `json:"chosen"`
 }
 
-// Explain picks for c as Pick does and says why.
-func (r *Record) Explain(c Client, loc Locator, h Health) Explanation {
+// Explain picks for c as Pick does and says why. Like Pick it only reads:
+// it is a function of the record, the view, the client and now (and, for
+// the weighted policies, of the random choice).
+func (r *Record) Explain(c Client, loc Locator, v *View, now time.Time) Explanation {
 	var a Answer
-	r.Pick(c, loc, h, &a)
+	r.Pick(c, loc, v, now, &a)
 	e := Explanation{
 		Client:      netip.PrefixFrom(c.Addr, c.Bits).String(),
 		Location:    a.Location,
@@ -83,11 +86,10 @@ func (r *Record) Explain(c Client, loc Locator, h Health) Explanation {
 		}
 		e.Rules = append(e.Rules, t)
 	}
-	ov := overridesOf(h)
 	chosen := map[*Value]bool{}
-	for _, v := range a.Values[:a.N] {
-		chosen[v] = true
-		e.Answer = append(e.Answer, v.Text)
+	for _, val := range a.Values[:a.N] {
+		chosen[val] = true
+		e.Answer = append(e.Answer, val.Text)
 	}
 	for _, p := range a.Pools[:a.NPools] {
 		pl := &r.Pools[p]
@@ -96,10 +98,10 @@ func (r *Record) Explain(c Client, loc Locator, h Health) Explanation {
 			pt.Fallback = r.Pools[pl.Fallback].Name
 		}
 		for i := range pl.Values {
-			v := &pl.Values[i]
-			vt := ValueTrace{Value: v.Text, Weight: v.Weight, Status: v.Status.String(), Up: up(v, h, ov), Chosen: chosen[v]}
-			if o, ok := ov[v.Text]; ok {
-				vt.Override = o.String()
+			val := &pl.Values[i]
+			vt := ValueTrace{Value: val.Text, Weight: val.Weight, Status: val.Status.String(), Up: up(val, v), Chosen: chosen[val]}
+			if s := v.addr(val.addr - 1); s != nil && s.forced {
+				vt.Override = s.override.String()
 			}
 			pt.Values = append(pt.Values, vt)
 		}

@@ -5,7 +5,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -113,21 +112,17 @@ func (m *Members) Check(id int) *Check {
 	return m.checks[id]
 }
 
-// Load is what the sites' reports say about one address, prepared for the
-// query path by package loadreport/receiver.
+// Load is what the sites' reports say about one address, as package
+// loadreport/receiver publishes it: the raw ingredients only. Each record turns
+// them into its own weight factor and shed state (its watermarks and slow
+// start are its own): see Factor and Watermarks.
 type Load struct {
 	// Fresh: a report younger than reports.stale_after covers the address.
 	// A value without a fresh report keeps its static weight.
 	Fresh bool
-	// Factor multiplies the value's static weight under the least-loaded
-	// policy: (1 - smoothed load) times the slow-start ramp, in [0, 1].
-	Factor float64
-	// Shed: the smoothed load went above the high watermark and has not
-	// yet come back under the low one.
-	Shed bool
 	// Draining takes the value out at once, as if it were down.
 	Draining bool
-	// Smoothed is the smoothed load (0..1), for explain and the status API.
+	// Smoothed is the smoothed load (0..1).
 	Smoothed float64
 	// Site names the reporting site.
 	Site string
@@ -135,104 +130,4 @@ type Load struct {
 	// stale or unknown); zero if it never was away. Records ramp its
 	// weight up over their slow_start from then.
 	Returned time.Time
-}
-
-// tableData is one published generation of health, load and overrides.
-type tableData struct {
-	states    []State
-	loads     map[string]Load
-	overrides map[string]Status
-}
-
-// HealthTable publishes member states and site loads for the query path:
-// immutable data swapped atomically by the probers and the report
-// receiver, read with one atomic load. The zero value counts every member
-// up and knows no load.
-type HealthTable struct {
-	mu  sync.Mutex // writers only: probers and the report receiver
-	cur atomic.Pointer[tableData]
-}
-
-// Publish replaces the member states (indexed by member id).
-func (t *HealthTable) Publish(states []State) {
-	t.update(func(d *tableData) { d.states = states })
-}
-
-// PublishLoads replaces the loads (by address, in netip.Addr.String form).
-func (t *HealthTable) PublishLoads(loads map[string]Load) {
-	t.update(func(d *tableData) { d.loads = loads })
-}
-
-// PublishOverrides replaces the operator's runtime overrides, by value
-// (an address in netip.Addr.String form, or a lower-case absolute host
-// name): Up serves the value whatever its health and load say, Down never
-// serves it. A value without an entry obeys its zone.
-func (t *HealthTable) PublishOverrides(o map[string]Status) {
-	if len(o) == 0 {
-		o = nil
-	}
-	t.update(func(d *tableData) { d.overrides = o })
-}
-
-// update publishes a copy of the current generation with one part
-// replaced by set; writers are serialised, readers never wait.
-func (t *HealthTable) update(set func(*tableData)) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	d := &tableData{}
-	if old := t.cur.Load(); old != nil {
-		*d = *old
-	}
-	set(d)
-	t.cur.Store(d)
-}
-
-// Overrides returns the runtime overrides in force (nil when none); the
-// map must not be modified.
-func (t *HealthTable) Overrides() map[string]Status {
-	if d := t.cur.Load(); d != nil {
-		return d.overrides
-	}
-	return nil
-}
-
-// State returns a member's state.
-func (t *HealthTable) State(member int) State {
-	d := t.cur.Load()
-	if d == nil || member < 0 || member >= len(d.states) {
-		return Unknown
-	}
-	return d.states[member]
-}
-
-// Up reports whether a member may be served: healthy or not yet known.
-func (t *HealthTable) Up(member int) bool { return t.State(member) != Unhealthy }
-
-// Load returns what the reports say about an address.
-func (t *HealthTable) Load(addr string) (Load, bool) {
-	d := t.cur.Load()
-	if d == nil || d.loads == nil {
-		return Load{}, false
-	}
-	l, ok := d.loads[addr]
-	return l, ok
-}
-
-// Loads is implemented by a Health that also knows site loads.
-type Loads interface {
-	Load(addr string) (Load, bool)
-}
-
-// Overrider is implemented by a Health that also carries the operator's
-// runtime overrides (see HealthTable.PublishOverrides).
-type Overrider interface {
-	Overrides() map[string]Status
-}
-
-// overridesOf returns h's overrides, nil when it has none.
-func overridesOf(h Health) map[string]Status {
-	if o, ok := h.(Overrider); ok {
-		return o.Overrides()
-	}
-	return nil
 }

@@ -32,7 +32,7 @@ func TestOverridesBeatHealthAndLoad(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h.PublishOverrides(tc.overrides)
-			got := share(r, h, 4000)
+			got := share(r, h.View(), 4000)
 			for v, w := range tc.want {
 				if math.Abs(got[v]-w) > 4 {
 					t.Fatalf("shares %v, want %v", got, tc.want)
@@ -44,7 +44,7 @@ func TestOverridesBeatHealthAndLoad(t *testing.T) {
 				}
 			}
 			// The states the status API shows agree.
-			st := r.States(h, time.Now())[0].Values
+			st := r.States(h.View(), time.Now())[0].Values
 			for i, vs := range st {
 				_, answered := tc.want[vs.Value]
 				if vs.Serving != answered || (vs.Effective > 0) != answered {
@@ -67,7 +67,7 @@ func TestOverridesBeatHealthAndLoad(t *testing.T) {
 
 func TestStatesEffectiveWeights(t *testing.T) {
 	r := catchAll(&Record{Policy: LeastLoaded, Pools: []Pool{{Name: "p", Values: values(2, 1), Fallback: -1}}})
-	h := fakeLoads{"192.0.2.1": {Fresh: true, Smoothed: 0.5, Site: "a"}}
+	h := loadsView(map[string]Load{"192.0.2.1": {Fresh: true, Smoothed: 0.5, Site: "a"}})
 	st := r.States(h, time.Now())[0].Values
 	if st[0].Effective != 1 || st[1].Effective != 1 || st[0].Load == nil || st[0].Load.Site != "a" || st[1].Load != nil {
 		t.Fatalf("states %+v", st)
@@ -80,7 +80,7 @@ func TestTally(t *testing.T) {
 	ta.Attach("example.com.", "www.example.com.", "A", r)
 	var a Answer
 	for i := 0; i < 100; i++ {
-		r.Pick(client, nil, nil, &a)
+		r.Pick(client, nil, nil, time.Now(), &a)
 		a.Count()
 	}
 	ta.Sample()
@@ -88,7 +88,7 @@ func TestTally(t *testing.T) {
 	r2 := catchAll(&Record{Pools: []Pool{{Name: "p", Values: values(1, 1), Fallback: -1}}})
 	ta.Attach("example.com.", "www.example.com.", "A", r2)
 	for i := 0; i < 50; i++ {
-		r2.Pick(client, nil, nil, &a)
+		r2.Pick(client, nil, nil, time.Now(), &a)
 		a.Count()
 	}
 	var total, minute uint64
@@ -121,12 +121,12 @@ func TestOverrideDownLeavesBackup(t *testing.T) {
 	h := &HealthTable{}
 	h.PublishOverrides(map[string]Status{"192.0.2.1": Down})
 	var a Answer
-	r.Pick(client, nil, h, &a)
+	r.Pick(client, nil, h.View(), time.Now(), &a)
 	if !a.Backup || a.N != 1 || a.Values[0].Text != "192.0.2.99" {
 		t.Fatalf("answer %+v", a)
 	}
 	h.PublishOverrides(map[string]Status{"192.0.2.1": Down, "192.0.2.99": Down})
-	r.Pick(client, nil, h, &a)
+	r.Pick(client, nil, h.View(), time.Now(), &a)
 	if a.N != 0 || !a.NoData {
 		t.Fatalf("every value overridden down: answer %+v, want NODATA", a)
 	}

@@ -78,8 +78,8 @@ type Value struct {
 	Rdata  []byte
 	Weight uint32 // 1..100
 	Status Status
-	// Member is the value's id in the Members registry that health (and
-	// later load) are published under; -1 when it is not probed.
+	// Member is the value's id in the Members registry, under which a
+	// View holds its health; -1 when it is not probed.
 	Member int
 	// Check is how the value is probed; nil when it is not (status up or
 	// down, or probing off).
@@ -89,9 +89,10 @@ type Value struct {
 	HasLocation bool
 	// key identifies the value for rendezvous hashing.
 	key uint64
-	// shed holds the value's shed state between queries (the watermarks'
-	// hysteresis), read and written atomically on the query path.
-	shed uint32
+	// addr is 1 + the value's address id (its Text in the process-wide
+	// registry), under which a View keeps its override, load and shed
+	// state; 0 until Prepare.
+	addr int32
 	// answers counts the answers that carried the value (see Tally); nil
 	// when nothing counts.
 	answers *atomic.Uint64
@@ -138,6 +139,10 @@ type Record struct {
 	// full (default 30s).
 	SlowStart time.Duration
 
+	// pair is the id of the record's watermarks in the process-wide
+	// registry, under which a View keeps the shed hysteresis.
+	pair int32
+
 	// probed lists the record's probed values (member and probe interval
 	// in seconds), for the TTL cap while one is down.
 	probed []probedMember
@@ -154,24 +159,25 @@ func (r *Record) Prepare() {
 	if r.Answers < 1 {
 		r.Answers = 1
 	}
-	if r.ShedHigh <= 0 {
-		r.ShedHigh = 0.9
-	}
-	if r.ShedLow <= 0 || r.ShedLow > r.ShedHigh {
-		r.ShedLow = min(0.8, r.ShedHigh)
-	}
+	w := Watermarks{r.ShedHigh, r.ShedLow}.OrDefault()
+	r.ShedHigh, r.ShedLow = w.High, w.Low
+	r.pair = watermarkIDs.id(w)
 	if r.SlowStart <= 0 {
-		r.SlowStart = 30 * time.Second
+		r.SlowStart = DefaultSlowStart
 	}
 	if r.Answers > MaxAnswers {
 		r.Answers = MaxAnswers
 	}
 	r.probed = nil
 	seen := map[int]bool{}
+	for i := range r.Backup {
+		r.Backup[i].addr = addrIDs.id(r.Backup[i].Text) + 1
+	}
 	for p := range r.Pools {
 		for i := range r.Pools[p].Values {
 			v := &r.Pools[p].Values[i]
 			v.key = hashString(v.Text)
+			v.addr = addrIDs.id(v.Text) + 1
 			if v.Member >= 0 && v.Check != nil && v.Status == Obey && !seen[v.Member] {
 				seen[v.Member] = true
 				r.probed = append(r.probed, probedMember{v.Member, uint32(max(1, v.Check.Interval/time.Second))})
@@ -183,13 +189,13 @@ func (r *Record) Prepare() {
 // TTLCap returns the TTL an answer of this record may carry: the record's
 // own, or, while any value it could answer is down, no more than that
 // value's probe interval, so resolvers come back soon after a recovery.
-func (r *Record) TTLCap(h Health) uint32 {
+func (r *Record) TTLCap(v *View) uint32 {
 	ttl := r.TTL
-	if h == nil {
+	if v == nil {
 		return ttl
 	}
 	for _, m := range r.probed {
-		if !h.Up(m.member) && m.interval < ttl {
+		if !v.Up(m.member) && m.interval < ttl {
 			ttl = m.interval
 		}
 	}
@@ -221,11 +227,6 @@ type Locator interface {
 	Lookup(netip.Addr) geo.Location
 }
 
-// Health tells whether a member is up. A nil Health counts everything up.
-type Health interface {
-	Up(member int) bool
-}
-
 // Answer is the outcome of a pick.
 type Answer struct {
 	// Rule is the index of the rule that matched, -1 when none did.
@@ -250,8 +251,12 @@ type Answer struct {
 	HasLocation bool
 }
 
-// Pick answers the record for client c.
-func (r *Record) Pick(c Client, loc Locator, h Health, a *Answer) {
+// Pick answers the record for client c with the state in v (nil: every
+// member up, no load, no override) at now. It only reads: the same
+// arguments give the same distribution of answers, and explain is the
+// same computation. now matters only while a site ramps up after
+// returning (slow start); the query path reads the clock once per query.
+func (r *Record) Pick(c Client, loc Locator, v *View, now time.Time, a *Answer) {
 	*a = Answer{Rule: -1, Pool: -1}
 	if r.needsGeo() && loc != nil && c.Addr.IsValid() {
 		a.Location = loc.Lookup(c.Addr)
@@ -274,7 +279,7 @@ func (r *Record) Pick(c Client, loc Locator, h Health, a *Answer) {
 	a.Rule = rule
 	if rule < 0 {
 		// No rule matched (no catch-all): as octoDNS, the record's values.
-		r.exhausted(-1, a, overridesOf(h))
+		r.exhausted(-1, a, v)
 		a.Scope = capScope(scope, c)
 		return
 	}
@@ -291,24 +296,20 @@ func (r *Record) Pick(c Client, loc Locator, h Health, a *Answer) {
 	}
 	a.Scope = capScope(scope, c)
 
-	var visited uint64
-	for p := r.Rules[rule].Pool; p >= 0; p = r.Pools[p].Fallback {
-		if p < 64 {
-			if visited&(1<<p) != 0 {
-				break // a loop: validation forbids it, but never spin
-			}
-			visited |= 1 << p
-		}
+	// A chain without a loop visits each pool at most once: validation
+	// forbids loops, and the bound makes sure a pick never spins.
+	p := r.Rules[rule].Pool
+	for step := 0; p >= 0 && step < len(r.Pools); step, p = step+1, r.Pools[p].Fallback {
 		if a.NPools < len(a.Pools) {
 			a.Pools[a.NPools] = p
 			a.NPools++
 		}
-		if r.choose(&r.Pools[p], c, h, a) {
+		if r.choose(&r.Pools[p], c, v, now, a) {
 			a.Pool = p
 			return
 		}
 	}
-	r.exhausted(r.Rules[rule].Pool, a, overridesOf(h))
+	r.exhausted(r.Rules[rule].Pool, a, v)
 }
 
 // matchRule tests one rule, widening scope by what the test depended on.
@@ -358,11 +359,59 @@ func stickyBits(ip netip.Addr) int {
 	return 56
 }
 
-// up reports whether a value may be served: an operator's override first,
-// then the zone's status, then health.
-func up(v *Value, h Health, ov map[string]Status) bool {
-	if o, ok := ov[v.Text]; ok {
-		return o == Up
+// class is what a value is worth to a pick.
+type class uint8
+
+const (
+	classOut  class = iota // not served: down, overridden down, draining
+	classLive              // served
+	classShed              // served only when every value of its pool is shed
+)
+
+// judge says whether v may be served under the record's policy and with
+// what weight: an operator's override first (up: static weight, no
+// draining, no shedding), then the zone's status, then health; then the
+// covering site's report, if fresh: draining takes the value out under
+// every policy, and under least-loaded the load scales the weight and the
+// watermarks shed it.
+func (r *Record) judge(v *Value, vw *View, now time.Time) (class, float64) {
+	w := float64(max(v.Weight, 1))
+	s := vw.addr(v.addr - 1)
+	if s != nil && s.forced {
+		if s.override == Up {
+			return classLive, w
+		}
+		return classOut, 0
+	}
+	switch v.Status {
+	case Down:
+		return classOut, 0
+	case Obey:
+		if v.Member >= 0 && !vw.Up(v.Member) {
+			return classOut, 0
+		}
+	}
+	if s == nil || !s.hasLoad || !s.load.Fresh {
+		return classLive, w
+	}
+	if s.load.Draining {
+		return classOut, 0
+	}
+	if r.Policy != LeastLoaded {
+		return classLive, w
+	}
+	w *= Factor(s.load.Smoothed, s.load.Returned, now, r.SlowStart)
+	if vw.shed(s, r.pair, Watermarks{r.ShedHigh, r.ShedLow}) {
+		return classShed, w
+	}
+	return classLive, w
+}
+
+// up reports whether a value may be served (draining and shedding aside):
+// an operator's override first, then the zone's status, then health.
+func up(v *Value, vw *View) bool {
+	if s := vw.addr(v.addr - 1); s != nil && s.forced {
+		return s.override == Up
 	}
 	switch v.Status {
 	case Up:
@@ -370,16 +419,22 @@ func up(v *Value, h Health, ov map[string]Status) bool {
 	case Down:
 		return false
 	}
-	return h == nil || v.Member < 0 || h.Up(v.Member)
+	return v.Member < 0 || vw.Up(v.Member)
+}
+
+// overriddenDown reports whether the operator took v out.
+func overriddenDown(v *Value, vw *View) bool {
+	s := vw.addr(v.addr - 1)
+	return s != nil && s.forced && s.override == Down
 }
 
 // exhausted fills the answer for a chain with nothing up. Health does not
 // count here, but the operator's override down does: a value taken out by
 // hand stays out of every answer (NODATA if nothing else is left).
-func (r *Record) exhausted(first int, a *Answer, ov map[string]Status) {
+func (r *Record) exhausted(first int, a *Answer, vw *View) {
 	add := func(vs []Value) {
 		for i := range vs {
-			if o, ok := ov[vs[i].Text]; ok && o == Down {
+			if overriddenDown(&vs[i], vw) {
 				continue
 			}
 			if a.N < len(a.Values) {
@@ -404,164 +459,142 @@ func (r *Record) exhausted(first int, a *Answer, ov map[string]Status) {
 	}
 }
 
-// choose picks up to r.Answers values of pool p that are up; false when
-// none is. A value whose site reports draining is out, as if down, under
-// every policy; under least-loaded, reports also set the weights and shed
-// overloaded values.
-func (r *Record) choose(p *Pool, c Client, h Health, a *Answer) bool {
-	var cand [64]*Value
-	var weight [64]float64
-	loads, _ := h.(Loads)
-	ov := overridesOf(h)
-	n, shed, allShed := 0, 0, true
-	var now time.Time
+// serving says which values of pool p a pick chooses among: the live
+// ones; or, when every value of the pool is shed (all up, none draining,
+// all above the watermark), the shed ones, weighted by their headroom;
+// out when there is nothing to serve (the pool falls back). It returns
+// the class, how many values have it and their total weight.
+func (r *Record) serving(p *Pool, vw *View, now time.Time) (set class, n int, total float64) {
+	nLive, nShed := 0, 0
+	var wLive, wShed float64
+	allShed := true
 	for i := range p.Values {
-		v := &p.Values[i]
-		if n+shed == len(cand) || !up(v, h, ov) {
+		switch cl, w := r.judge(&p.Values[i], vw, now); cl {
+		case classLive:
+			nLive++
+			wLive += w
 			allShed = false
-			continue
-		}
-		w := float64(max(v.Weight, 1))
-		isShed := false
-		if _, forced := ov[v.Text]; loads != nil && !forced {
-			// An override up beats the reports: static weight, no
-			// draining, no shedding.
-			if l, ok := loads.Load(v.Text); ok && l.Fresh {
-				if l.Draining {
-					allShed = false
-					continue
-				}
-				if r.Policy == LeastLoaded {
-					if now.IsZero() {
-						now = time.Now()
-					}
-					w *= r.factor(l, now)
-					isShed = r.shedState(v, l.Smoothed)
-				}
-			}
-		}
-		if !isShed {
+		case classShed:
+			nShed++
+			wShed += w
+		default:
 			allShed = false
 		}
-		if isShed {
-			// Shed values go to the end of the candidate list.
-			shed++
-			cand[len(cand)-shed], weight[len(cand)-shed] = v, w
-			continue
-		}
-		cand[n], weight[n] = v, w
-		n++
 	}
-	if n == 0 {
-		if shed == 0 || !allShed {
-			return false // nothing to serve: fall back like a pool that is down
-		}
-		// Every value of the pool is above the watermark: they all serve,
-		// weighted by their headroom.
-		copy(cand[:shed], cand[len(cand)-shed:])
-		copy(weight[:shed], weight[len(cand)-shed:])
-		n = shed
+	switch {
+	case nLive > 0:
+		return classLive, nLive, wLive
+	case nShed > 0 && allShed:
+		return classShed, nShed, wShed
+	}
+	return classOut, 0, 0
+}
+
+// choose picks up to r.Answers values of pool p; false when it has none
+// to serve. It makes passes over the values instead of gathering the
+// candidates, so that a pool of any size answers from all its values
+// without allocating: one pass to count and weigh, one to choose (the
+// weights are recomputed, identically, from the same view and time).
+func (r *Record) choose(p *Pool, c Client, vw *View, now time.Time, a *Answer) bool {
+	set, n, total := r.serving(p, vw, now)
+	if set == classOut {
+		return false
 	}
 	want := min(r.Answers, n)
+	var top topK
+	top.want = want
 	switch r.Policy {
 	case Priority:
-		copy(a.Values[:], cand[:want])
+		for i := range p.Values {
+			if top.n == want {
+				break
+			}
+			v := &p.Values[i]
+			if cl, _ := r.judge(v, vw, now); cl == set {
+				top.vals[top.n] = v
+				top.n++
+			}
+		}
 	case Sticky:
-		topByScore(cand[:n], want, a, func(v *Value) float64 {
-			return rendezvous(clientKey(c.Addr), v.key, v.Weight)
-		})
+		key := clientKey(c.Addr)
+		for i := range p.Values {
+			v := &p.Values[i]
+			if cl, _ := r.judge(v, vw, now); cl == set {
+				top.offer(v, rendezvous(key, v.key, v.Weight))
+			}
+		}
 	case Closest:
 		if a.HasLocation && a.Location.HasCoords {
 			lat, lon := a.Location.Lat, a.Location.Lon
-			topByScore(cand[:n], want, a, func(v *Value) float64 {
-				if !v.HasLocation {
-					return math.Inf(-1)
+			for i := range p.Values {
+				v := &p.Values[i]
+				if cl, _ := r.judge(v, vw, now); cl != set {
+					continue
 				}
-				return -distance(lat, lon, v.Lat, v.Lon)
-			})
+				score := math.Inf(-1)
+				if v.HasLocation {
+					score = -distance(lat, lon, v.Lat, v.Lon)
+				}
+				top.offer(v, score)
+			}
 			break
 		}
 		fallthrough // no coordinates for the client: weighted
 	default:
 		if want == 1 {
-			a.Values[0] = cand[weightedIndex(weight[:n])]
-		} else {
-			// A weighted shuffle (Efraimidis-Spirakis): key u^(1/w).
-			var keys [64]float64
-			for i := 0; i < n; i++ {
-				keys[i] = math.Log(rand.Float64()+math.SmallestNonzeroFloat64) / weight[i]
+			// Walk the cumulative weights to a uniform point.
+			x := rand.Float64() * total
+			for i := range p.Values {
+				v := &p.Values[i]
+				cl, w := r.judge(v, vw, now)
+				if cl != set {
+					continue
+				}
+				top.vals[0], top.n = v, 1 // the last one if rounding runs past
+				if x < w {
+					break
+				}
+				x -= w
 			}
-			i := 0 // topByScore scores the candidates once each, in order
-			topByScore(cand[:n], want, a, func(*Value) float64 { k := keys[i]; i++; return k })
+			break
+		}
+		// A weighted sample without replacement (Efraimidis-Spirakis
+		// A-ES): the want largest keys u^(1/w), as ln(u)/w.
+		for i := range p.Values {
+			v := &p.Values[i]
+			if cl, w := r.judge(v, vw, now); cl == set {
+				top.offer(v, math.Log(rand.Float64()+math.SmallestNonzeroFloat64)/w)
+			}
 		}
 	}
-	a.N = want
+	copy(a.Values[:], top.vals[:top.n])
+	a.N = top.n
 	return true
 }
 
-// factor is the least-loaded multiplier of a value's static weight:
-// the site's headroom, ramped up linearly over SlowStart after the site
-// returns, never quite 0 so that a full site still gets a trickle.
-func (r *Record) factor(l Load, now time.Time) float64 {
-	f := 1 - l.Smoothed
-	if !l.Returned.IsZero() {
-		if since := now.Sub(l.Returned); since < r.SlowStart {
-			f *= float64(since) / float64(r.SlowStart)
-		}
-	}
-	return max(f, 0.01)
+// topK keeps the want highest-scoring values offered, best first; among
+// equal scores the one offered first ranks first. want is at most
+// MaxAnswers, so it lives on the stack whatever the pool's size.
+type topK struct {
+	vals    [MaxAnswers]*Value
+	scores  [MaxAnswers]float64
+	n, want int
 }
 
-// shedState applies the watermarks' hysteresis: a value goes out above
-// ShedHigh and comes back under ShedLow. The state lives on the value and
-// is updated with atomics: the query path takes no lock.
-func (r *Record) shedState(v *Value, load float64) bool {
-	was := atomic.LoadUint32(&v.shed) == 1
-	switch {
-	case !was && load > r.ShedHigh:
-		atomic.StoreUint32(&v.shed, 1)
-		return true
-	case was && load < r.ShedLow:
-		atomic.StoreUint32(&v.shed, 0)
-		return false
-	}
-	return was
-}
-
-// weightedIndex picks an index with probability weight/total.
-func weightedIndex(w []float64) int {
-	var total float64
-	for _, x := range w {
-		total += x
-	}
-	x := rand.Float64() * total
-	for i, y := range w {
-		if x < y {
-			return i
+func (t *topK) offer(v *Value, score float64) {
+	if t.n == t.want {
+		if t.want == 0 || !(score > t.scores[t.n-1]) {
+			return
 		}
-		x -= y
+		t.n-- // the last one makes room
 	}
-	return len(w) - 1
-}
-
-// topByScore puts the want highest-scoring candidates into a.Values, best
-// first (a selection sort: pools are small).
-func topByScore(cand []*Value, want int, a *Answer, score func(*Value) float64) {
-	var scores [64]float64
-	for i, v := range cand {
-		scores[i] = score(v)
+	i := t.n
+	for i > 0 && t.scores[i-1] < score {
+		t.vals[i], t.scores[i] = t.vals[i-1], t.scores[i-1]
+		i--
 	}
-	for k := 0; k < want; k++ {
-		best := k
-		for i := k + 1; i < len(cand); i++ {
-			if scores[i] > scores[best] {
-				best = i
-			}
-		}
-		cand[k], cand[best] = cand[best], cand[k]
-		scores[k], scores[best] = scores[best], scores[k]
-		a.Values[k] = cand[k]
-	}
+	t.vals[i], t.scores[i] = v, score
+	t.n++
 }
 
 // clientKey hashes the client's /24 or /56, the unit sticky answers keep.

@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/smartdns/smartdns/geo"
 )
@@ -32,7 +33,7 @@ func TestWeightedDistribution(t *testing.T) {
 	var a Answer
 	const n = 10000
 	for i := 0; i < n; i++ {
-		r.Pick(client, nil, nil, &a)
+		r.Pick(client, nil, nil, time.Now(), &a)
 		count[a.Values[0].Text]++
 	}
 	for text, want := range map[string]float64{"192.0.2.1": 10, "192.0.2.2": 20, "192.0.2.3": 70} {
@@ -43,9 +44,19 @@ func TestWeightedDistribution(t *testing.T) {
 	}
 }
 
-type downSet map[int]bool
-
-func (d downSet) Up(m int) bool { return !d[m] }
+// down is a view in which the given members are down and every other up.
+func down(members ...int) *View {
+	var states []State
+	for _, m := range members {
+		for len(states) <= m {
+			states = append(states, Healthy)
+		}
+		states[m] = Unhealthy
+	}
+	var t HealthTable
+	t.Publish(states)
+	return t.View()
+}
 
 // Sticky: removing one of four values moves only the clients that were on
 // it; every other client keeps its value.
@@ -60,7 +71,7 @@ func TestStickyMovesOnlyRemovedClients(t *testing.T) {
 	perValue := map[string]int{}
 	for i := 0; i < 2000; i++ {
 		ip := netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1})
-		r.Pick(Client{Addr: ip, Bits: 32}, nil, nil, &a)
+		r.Pick(Client{Addr: ip, Bits: 32}, nil, nil, time.Now(), &a)
 		before[ip] = a.Values[0].Text
 		perValue[a.Values[0].Text]++
 		if a.Scope != 24 {
@@ -75,7 +86,7 @@ func TestStickyMovesOnlyRemovedClients(t *testing.T) {
 	removed := "192.0.2.3"
 	moved := 0
 	for ip, old := range before {
-		r.Pick(Client{Addr: ip, Bits: 32}, nil, downSet{2: true}, &a)
+		r.Pick(Client{Addr: ip, Bits: 32}, nil, down(2), time.Now(), &a)
 		now := a.Values[0].Text
 		if old != removed && now != old {
 			t.Fatalf("client %s moved from %s to %s though %s was removed", ip, old, now, removed)
@@ -91,10 +102,10 @@ func TestStickyMovesOnlyRemovedClients(t *testing.T) {
 		t.Fatal("no client was on the removed value")
 	}
 	// The same client gets the same value every time.
-	r.Pick(client, nil, nil, &a)
+	r.Pick(client, nil, nil, time.Now(), &a)
 	first := a.Values[0].Text
 	for i := 0; i < 50; i++ {
-		r.Pick(client, nil, nil, &a)
+		r.Pick(client, nil, nil, time.Now(), &a)
 		if a.Values[0].Text != first {
 			t.Fatal("sticky answer changed for the same client")
 		}
@@ -108,14 +119,14 @@ func TestPriorityAndAnswers(t *testing.T) {
 	}
 	r := catchAll(&Record{Policy: Priority, Answers: 2, Pools: []Pool{{Name: "p", Values: vals, Fallback: -1}}})
 	var a Answer
-	r.Pick(client, nil, downSet{0: true}, &a)
+	r.Pick(client, nil, down(0), time.Now(), &a)
 	if a.N != 2 || a.Values[0].Text != "192.0.2.2" || a.Values[1].Text != "192.0.2.3" {
 		t.Fatalf("priority with the first down: %v", a.Values[:a.N])
 	}
 	// Weighted with answers: N distinct values.
 	r.Policy, r.Answers = Weighted, 3
 	for i := 0; i < 100; i++ {
-		r.Pick(client, nil, nil, &a)
+		r.Pick(client, nil, nil, time.Now(), &a)
 		seen := map[string]bool{}
 		for _, v := range a.Values[:a.N] {
 			seen[v.Text] = true
@@ -138,19 +149,19 @@ func TestFallbackAndExhausted(t *testing.T) {
 	}
 	var a Answer
 	r := mk(ExhaustBackup)
-	r.Pick(client, nil, nil, &a)
+	r.Pick(client, nil, nil, time.Now(), &a)
 	if a.Pool != 1 || a.Values[0].Text != "192.0.2.9" || a.NPools != 2 {
 		t.Fatalf("fallback: pool %d %v", a.Pool, a.Values[0])
 	}
-	r.Pick(client, nil, downSet{7: true}, &a)
+	r.Pick(client, nil, down(7), time.Now(), &a)
 	if !a.Backup || a.Values[0].Text != "203.0.113.1" {
 		t.Fatalf("exhausted backup: %+v", a)
 	}
-	mk(ExhaustNoData).Pick(client, nil, downSet{7: true}, &a)
+	mk(ExhaustNoData).Pick(client, nil, down(7), time.Now(), &a)
 	if !a.NoData || a.N != 0 {
 		t.Fatalf("exhausted nodata: %+v", a)
 	}
-	mk(ExhaustAll).Pick(client, nil, downSet{7: true}, &a)
+	mk(ExhaustAll).Pick(client, nil, down(7), time.Now(), &a)
 	if !a.All || a.N != 2 || a.Pool != 0 {
 		t.Fatalf("exhausted all: every value of the matched pool, got %+v", a)
 	}
@@ -189,7 +200,7 @@ func TestScope(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var a Answer
-			tc.r.Pick(tc.c, tc.loc, nil, &a)
+			tc.r.Pick(tc.c, tc.loc, nil, time.Now(), &a)
 			if a.Rule != tc.rule || a.Scope != tc.scope {
 				t.Fatalf("rule %d scope %d, want rule %d scope %d", a.Rule, a.Scope, tc.rule, tc.scope)
 			}
@@ -204,11 +215,11 @@ func TestClosest(t *testing.T) {
 	vals[2].Lat, vals[2].Lon, vals[2].HasLocation = 35.7, 139.7, true // Tokyo
 	r := catchAll(&Record{Policy: Closest, Pools: []Pool{{Name: "p", Values: vals, Fallback: -1}}})
 	var a Answer
-	r.Pick(client, fixedGeo{Lat: 51.5, Lon: -0.1, HasCoords: true, Prefix: 16}, nil, &a) // London
+	r.Pick(client, fixedGeo{Lat: 51.5, Lon: -0.1, HasCoords: true, Prefix: 16}, nil, time.Now(), &a) // London
 	if a.Values[0].Text != "192.0.2.1" || a.Scope != 16 {
 		t.Fatalf("closest to London: %s scope %d", a.Values[0].Text, a.Scope)
 	}
-	r.Pick(client, fixedGeo{Lat: 37.5, Lon: 127.0, HasCoords: true, Prefix: 20}, nil, &a) // Seoul
+	r.Pick(client, fixedGeo{Lat: 37.5, Lon: 127.0, HasCoords: true, Prefix: 20}, nil, time.Now(), &a) // Seoul
 	if a.Values[0].Text != "192.0.2.3" {
 		t.Fatalf("closest to Seoul: %s", a.Values[0].Text)
 	}
@@ -223,7 +234,7 @@ func TestClosestWithoutCoordinatesKeepsScope(t *testing.T) {
 	vals[1].Lat, vals[1].Lon, vals[1].HasLocation = 38.9, -77.0, true
 	r := catchAll(&Record{Policy: Closest, Pools: []Pool{{Name: "p", Values: vals, Fallback: -1}}})
 	var a Answer
-	r.Pick(client, fixedGeo{Continent: "EU", Prefix: 24}, nil, &a)
+	r.Pick(client, fixedGeo{Continent: "EU", Prefix: 24}, nil, time.Now(), &a)
 	if a.N != 1 || a.Scope != 24 {
 		t.Fatalf("closest without coordinates: %d values, scope %d; want 1 value, scope 24", a.N, a.Scope)
 	}
@@ -234,7 +245,7 @@ func BenchmarkPickWeighted(b *testing.B) {
 	var a Answer
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		r.Pick(client, nil, nil, &a)
+		r.Pick(client, nil, nil, time.Now(), &a)
 	}
 }
 
@@ -247,6 +258,6 @@ func BenchmarkPickGeo(b *testing.B) {
 	var a Answer
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		r.Pick(client, loc, nil, &a)
+		r.Pick(client, loc, nil, time.Now(), &a)
 	}
 }

@@ -1,9 +1,6 @@
 package pool
 
-import (
-	"sync/atomic"
-	"time"
-)
+import "time"
 
 // PoolState is one pool of a record as it stands: what the status API,
 // the status page and the metrics show. Built off the query path.
@@ -35,22 +32,17 @@ type ValueState struct {
 	Shed bool `json:"shed"`
 	// Serving: the value may be answered now.
 	Serving bool `json:"serving"`
-	// Effective is the weight it is picked with: 0 when not serving or
-	// shed (unless the whole pool is shed), the static weight times the
-	// site's headroom under least-loaded, else the static weight.
+	// Effective is the weight it is picked with: 0 when not serving, when
+	// shed (unless the whole pool is shed) or when the pool has nothing to
+	// serve (it falls back); the static weight times the least-loaded
+	// factor under least-loaded, else the static weight.
 	Effective float64 `json:"effective_weight"`
 }
 
-// Stater is implemented by a Health that can tell a member's state.
-type Stater interface {
-	State(member int) State
-}
-
-// States returns the record's pools with the state of each value.
-func (r *Record) States(h Health, now time.Time) []PoolState {
-	loads, _ := h.(Loads)
-	states, _ := h.(Stater)
-	ov := overridesOf(h)
+// States returns the record's pools with the state of each value in view
+// v at now: the same judgement Pick makes, so what the status API shows
+// is what is answered.
+func (r *Record) States(v *View, now time.Time) []PoolState {
 	out := make([]PoolState, len(r.Pools))
 	for p := range r.Pools {
 		pl := &r.Pools[p]
@@ -58,50 +50,28 @@ func (r *Record) States(h Health, now time.Time) []PoolState {
 		if pl.Fallback >= 0 {
 			ps.Fallback = r.Pools[pl.Fallback].Name
 		}
-		allShed := true
+		set, _, _ := r.serving(pl, v, now)
 		for i := range pl.Values {
-			v := &pl.Values[i]
-			vs := ValueState{Value: v.Text, Weight: v.Weight, Status: v.Status.String(), Check: v.Check}
-			o, forced := ov[v.Text]
-			if forced {
-				vs.Override = o.String()
+			val := &pl.Values[i]
+			vs := ValueState{Value: val.Text, Weight: val.Weight, Status: val.Status.String(), Check: val.Check}
+			s := v.addr(val.addr - 1)
+			if s != nil && s.forced {
+				vs.Override = s.override.String()
 			}
-			if v.Member >= 0 && v.Check != nil && v.Status == Obey {
-				vs.Health = Unknown.String()
-				if states != nil {
-					vs.Health = states.State(v.Member).String()
-				}
+			if val.Member >= 0 && val.Check != nil && val.Status == Obey {
+				vs.Health = v.State(val.Member).String()
 			}
-			vs.Serving = up(v, h, ov)
-			w := float64(max(v.Weight, 1))
-			if loads != nil {
-				if l, ok := loads.Load(v.Text); ok {
-					vs.Load = &l
-					if l.Fresh && !forced {
-						if l.Draining {
-							vs.Serving = false
-						}
-						if r.Policy == LeastLoaded {
-							w *= r.factor(l, now)
-							vs.Shed = atomic.LoadUint32(&v.shed) == 1
-						}
-					}
-				}
+			if s != nil && s.hasLoad {
+				l := s.load
+				vs.Load = &l
 			}
-			if vs.Serving {
+			cl, w := r.judge(val, v, now)
+			vs.Serving = cl != classOut
+			vs.Shed = cl == classShed
+			if set != classOut && cl == set {
 				vs.Effective = w
-				if !vs.Shed {
-					allShed = false
-				}
 			}
 			ps.Values[i] = vs
-		}
-		if !allShed {
-			for i := range ps.Values {
-				if ps.Values[i].Shed {
-					ps.Values[i].Effective = 0
-				}
-			}
 		}
 		out[p] = ps
 	}

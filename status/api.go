@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	mdns "github.com/miekg/dns"
 )
@@ -102,7 +103,7 @@ func (s *Sources) getExplain(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "client: %v", err)
 		return
 	}
-	e, err := Explain(s.snapshot(), s.Geo, s.healthOrNil(), c, strings.ToLower(name), qtype)
+	e, err := Explain(s.snapshot(), s.Geo, s.state(), time.Now(), c, strings.ToLower(name), qtype)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "name: %v", err)
 		return

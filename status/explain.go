@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"time"
 
 	mdns "github.com/miekg/dns"
 
@@ -54,9 +55,10 @@ func ParseClient(s string) (pool.Client, error) {
 	return pool.Client{Addr: a, Bits: a.BitLen()}, nil
 }
 
-// Explain says how snap answers name (presentation form) and qtype for c,
-// with health, loads and overrides from h (nil: everything up).
-func Explain(snap *zones.Snapshot, loc pool.Locator, h pool.Health, c pool.Client, name string, qtype uint16) (Explanation, error) {
+// Explain says how snap answers name (presentation form) and qtype for c
+// at now, with health, loads and overrides from v (nil: everything up).
+// It changes nothing: the same computation as the query path, read-only.
+func Explain(snap *zones.Snapshot, loc pool.Locator, v *pool.View, now time.Time, c pool.Client, name string, qtype uint16) (Explanation, error) {
 	name = mdns.Fqdn(name)
 	e := Explanation{Name: name, Type: typeName(qtype)}
 	wire, err := zonefile.WireName(name)
@@ -92,8 +94,8 @@ func Explain(snap *zones.Snapshot, loc pool.Locator, h pool.Health, c pool.Clien
 			break
 		}
 		e.Kind = "dynamic"
-		d := set.Dynamic.Explain(c, loc, h)
-		d.TTL = set.Dynamic.TTLCap(h)
+		d := set.Dynamic.Explain(c, loc, v, now)
+		d.TTL = set.Dynamic.TTLCap(v)
 		e.Dynamic = &d
 		e.TTL = d.TTL
 		e.Answer = d.Answer

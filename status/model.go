@@ -145,15 +145,18 @@ type LoadInfo struct {
 
 // view is one consistent reading of the sources for a request.
 type view struct {
-	src    *Sources
-	now    time.Time
+	src *Sources
+	now time.Time
+	// state is the health, loads and overrides every record of the
+	// request is shown with.
+	state  *pool.View
 	probes map[string]probes.TargetStatus
 	sites  map[string]receiver.SiteState
 	tally  map[pool.TallyKey]pool.TallyCount
 }
 
 func (s *Sources) view() *view {
-	v := &view{src: s, now: time.Now(), probes: map[string]probes.TargetStatus{}, sites: map[string]receiver.SiteState{}, tally: map[pool.TallyKey]pool.TallyCount{}}
+	v := &view{src: s, now: time.Now(), state: s.state(), probes: map[string]probes.TargetStatus{}, sites: map[string]receiver.SiteState{}, tally: map[pool.TallyKey]pool.TallyCount{}}
 	if s.Probes != nil {
 		for _, t := range s.Probes.Status() {
 			v.probes[t.Key] = t
@@ -283,7 +286,7 @@ func (v *view) dynamic(zone string, d zones.DynamicRecord) DynamicInfo {
 		di.BackupAnswers += v.tally[key].LastMinute
 	}
 	di.AnswersLastMinute = di.BackupAnswers
-	for _, ps := range r.States(v.src.healthOrNil(), v.now) {
+	for _, ps := range r.States(v.state, v.now) {
 		pi := PoolInfo{Name: ps.Name, Fallback: ps.Fallback, Values: []ValueInfo{}}
 		var effTotal float64
 		for _, vs := range ps.Values {

@@ -153,7 +153,7 @@ func pageSources(t *testing.T) *Sources {
 	}
 	var a pool.Answer
 	for range 400 {
-		rec.Pick(pool.Client{Addr: netip.MustParseAddr("203.0.113.9"), Bits: 32}, nil, h, &a)
+		rec.Pick(pool.Client{Addr: netip.MustParseAddr("203.0.113.9"), Bits: 32}, nil, h.View(), now, &a)
 		a.Count()
 	}
 

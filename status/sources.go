@@ -49,21 +49,12 @@ type Sources struct {
 	token      atomic.Pointer[string]
 }
 
-func (s *Sources) overrides() map[string]pool.Status {
-	if s.Health == nil {
-		return nil
-	}
-	return s.Health.Overrides()
-}
+func (s *Sources) overrides() map[string]pool.Status { return s.state().Overrides() }
 
-// healthOrNil returns the health table as a pool.Health, nil when there
-// is none (a nil *HealthTable in the interface would not be nil).
-func (s *Sources) healthOrNil() pool.Health {
-	if s.Health == nil {
-		return nil
-	}
-	return s.Health
-}
+// state returns the current health, loads and overrides, read once per
+// request so that everything one answer shows agrees (nil without a
+// health table: everything up).
+func (s *Sources) state() *pool.View { return s.Health.View() }
 
 func (s *Sources) logger() *slog.Logger {
 	if s.Logger == nil {

@@ -540,7 +540,7 @@ func TestDynamicExtensions(t *testing.T) {
 	// The compiled record answers: a client in 10/8 is sent to the office
 	// pool whatever its location, with the rule's /8 as the ECS scope.
 	var a pool.Answer
-	d.Pick(pool.Client{Addr: netip.MustParseAddr("10.1.2.3"), Bits: 32}, nil, nil, &a)
+	d.Pick(pool.Client{Addr: netip.MustParseAddr("10.1.2.3"), Bits: 32}, nil, nil, time.Now(), &a)
 	if a.Pool != 0 || a.N != 1 || a.Values[0].Text != "10.0.0.1" || a.Scope != 8 {
 		t.Errorf("pick for 10.1.2.3: pool %d, %d values, scope %d", a.Pool, a.N, a.Scope)
 	}
@@ -669,16 +669,23 @@ func FuzzDynamic(f *testing.F) {
 					}
 				}
 				var a pool.Answer
-				d.Pick(pool.Client{Addr: netip.MustParseAddr("192.0.2.1"), Bits: 32}, nil, nil, &a)
+				d.Pick(pool.Client{Addr: netip.MustParseAddr("192.0.2.1"), Bits: 32}, nil, nil, time.Now(), &a)
 			}
 		}
 	})
 }
 
-// dynHealthDown is a Health with every member down.
-type dynHealthDown struct{}
-
-func (dynHealthDown) Up(int) bool { return false }
+// dynHealthDown is a view with every member down (the registries of
+// these tests hold far fewer than 1024).
+func dynHealthDown() *pool.View {
+	states := make([]pool.State, 1024)
+	for i := range states {
+		states[i] = pool.Unhealthy
+	}
+	var t pool.HealthTable
+	t.Publish(states)
+	return t.View()
+}
 
 // dynFind finds value text in pool p of a dynamic record.
 func dynFind(t *testing.T, d *pool.Record, p int, text string) *pool.Value {
@@ -807,7 +814,7 @@ func TestDynamicHealthChecks(t *testing.T) {
 		ttl  uint32
 	}{{"defaults", 10}, {"http", 5}, {"tcp", 30}} {
 		d := rec(tc.name, dns.TypeA)
-		if got := d.TTLCap(dynHealthDown{}); got != tc.ttl {
+		if got := d.TTLCap(dynHealthDown()); got != tc.ttl {
 			t.Errorf("%s: TTL cap %d while down, want %d", tc.name, got, tc.ttl)
 		}
 		if got := d.TTLCap(nil); got != octodns.DynamicTTL {
@@ -852,11 +859,11 @@ func TestDynamicHealthChecksOff(t *testing.T) {
 					}
 				}
 				var a pool.Answer
-				d.Pick(pool.Client{Addr: netip.MustParseAddr("192.0.2.1"), Bits: 32}, nil, dynHealthDown{}, &a)
+				d.Pick(pool.Client{Addr: netip.MustParseAddr("192.0.2.1"), Bits: 32}, nil, dynHealthDown(), time.Now(), &a)
 				if a.Backup || a.NoData || a.N == 0 {
 					t.Errorf("%s: answered %+v, want a pool value", zonefile.PresentName(n.Name), a)
 				}
-				if d.TTLCap(dynHealthDown{}) != d.TTL {
+				if d.TTLCap(dynHealthDown()) != d.TTL {
 					t.Errorf("%s: TTL capped with nothing probed", zonefile.PresentName(n.Name))
 				}
 			}
@@ -926,5 +933,35 @@ func TestDynamicHealthCheckWarnings(t *testing.T) {
 	}
 	if udp := dynSet(t, z, "udp.example.com.", dns.TypeA).Dynamic.Pools[0].Values[0].Check; udp.Port != 443 || udp.Path != "" {
 		t.Errorf("udp check %+v, want port 443 without a path", udp)
+	}
+}
+
+// A 100-value pool compiles cleanly and every one of its values is
+// answered (pools were silently cut to their first 64 values).
+func TestDynamicLargePoolAnswersEveryValue(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("---\nbig:\n  type: A\n  values: [192.0.2.1]\n  dynamic:\n    pools:\n      p:\n        values:\n")
+	for i := 0; i < 100; i++ {
+		b.WriteString("          - {value: 10.0.0." + strconv.Itoa(i+1) + "}\n")
+	}
+	b.WriteString("    rules:\n      - pool: p\n")
+	file := filepath.Join(t.TempDir(), "big.example.yaml")
+	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	z, probs := dynCompile(t, file, "big.example.", CompileOptions{})
+	if len(probs) > 0 {
+		t.Fatalf("problems: %v", probs)
+	}
+	d := dynSet(t, z, "big.big.example.", dns.TypeA).Dynamic
+	seen := map[string]bool{}
+	var a pool.Answer
+	now := time.Now()
+	for i := 0; i < 5000; i++ {
+		d.Pick(pool.Client{Addr: netip.MustParseAddr("198.51.100.7"), Bits: 32}, nil, nil, now, &a)
+		seen[a.Values[0].Text] = true
+	}
+	if len(seen) != 100 {
+		t.Fatalf("%d of 100 values answered", len(seen))
 	}
 }

@@ -50,16 +50,14 @@
 //   - Draining: from the report.
 //   - Returned: when the site came back to serving after draining, going
 //     stale, or never having reported; zero when it was never away.
-//   - Shed and Factor apply the default watermarks (0.9/0.8, with
-//     hysteresis) and slow start (30 s): Factor = (1 − Smoothed) ·
-//     min(1, since Returned / SlowStart), at least MinFactor (0.01) unless
-//     draining (0).
 //
 // Watermarks and slow start are per record in the zones, so the split is:
 // this package publishes the raw ingredients (Fresh, Smoothed, Draining,
-// Returned) and the pool computes each record's factor and shed state
-// itself, keeping the shed hysteresis per value. Shed and Factor here are
-// the defaults' view, for explain and the status API.
+// Returned) and package pool alone computes the least-loaded factor
+// (pool.Factor) and each record's shed state, keeping the hysteresis per
+// address and pair of watermarks in the published pool.View. A site's own
+// Shed (SiteState.Shed, shown by the status API) is the same
+// pool.Watermarks.Shed under the default watermarks (0.9/0.8).
 //
 // When several sites list the same address, the site whose report was
 // received last wins (ties: the smaller site name).

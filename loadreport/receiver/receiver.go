@@ -50,11 +50,10 @@ type Receiver struct {
 	Store ReportStore
 	// Health receives the loads; nil publishes nothing.
 	Health *pool.HealthTable
-	// StaleAfter, High, Low and SlowStart configure the load table; see
-	// Table for their meaning and zero values.
+	// StaleAfter, High and Low configure the load table; see Table for
+	// their meaning and zero values.
 	StaleAfter time.Duration
 	High, Low  float64
-	SlowStart  time.Duration
 	// MaxSkew is the largest accepted distance between a report's ts and
 	// the server's clock; 0 means DefaultMaxSkew.
 	MaxSkew time.Duration
@@ -99,7 +98,7 @@ func (rc *Receiver) restoreLocked() error {
 	if rc.keys == nil {
 		rc.keys = rc.Keys
 	}
-	rc.table.StaleAfter, rc.table.High, rc.table.Low, rc.table.SlowStart = rc.StaleAfter, rc.High, rc.Low, rc.SlowStart
+	rc.table.StaleAfter, rc.table.High, rc.table.Low = rc.StaleAfter, rc.High, rc.Low
 	if rc.Store != nil {
 		saved, err := rc.Store.LoadReports()
 		if err != nil {

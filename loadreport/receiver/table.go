@@ -14,30 +14,23 @@ import (
 // outlier moves the smoothed load by at most 30% of its distance.
 const Alpha = 0.3
 
-// Defaults of a Table's zero fields.
-const (
-	DefaultStaleAfter = 30 * time.Second
-	DefaultHigh       = 0.9
-	DefaultLow        = 0.8
-	DefaultSlowStart  = 30 * time.Second
-	// MinFactor is the smallest Factor published for a site that is not
-	// draining, so that a returning or saturated site still gets a trickle.
-	MinFactor = 0.01
-)
+// DefaultStaleAfter is a Table's StaleAfter when it sets none.
+const DefaultStaleAfter = 30 * time.Second
 
 // Table turns the latest report of each site into the per-address loads
-// the pool reads. It is not safe for concurrent use (the Receiver guards
-// its own). The zero value is ready, with the defaults above.
+// the pool reads: the raw ingredients (freshness, smoothed load, draining,
+// return time). The least-loaded factor and the shed state of a value are
+// computed by package pool alone, with each record's watermarks and slow
+// start. It is not safe for concurrent use (the Receiver guards its own).
+// The zero value is ready.
 type Table struct {
 	// StaleAfter: a site whose last report was received longer ago is
 	// not Fresh. 0 means DefaultStaleAfter.
 	StaleAfter time.Duration
-	// High and Low are the default shed watermarks behind Load.Shed. 0
-	// means DefaultHigh and DefaultLow.
+	// High and Low are the watermarks behind SiteState.Shed, what the
+	// status API shows for a site; 0 means pool.DefaultShedHigh and
+	// pool.DefaultShedLow.
 	High, Low float64
-	// SlowStart is the default ramp behind Load.Factor. 0 means
-	// DefaultSlowStart; negative turns the ramp off.
-	SlowStart time.Duration
 
 	sites map[string]*SiteState
 }
@@ -48,7 +41,9 @@ type SiteState struct {
 	Received time.Time
 	// Smoothed is the EWMA of the site's reported loads.
 	Smoothed float64
-	// Shed applies the default watermarks to Smoothed with hysteresis.
+	// Shed applies the table's watermarks to Smoothed with hysteresis
+	// (pool.Watermarks.Shed), for the status API; records shed with their
+	// own.
 	Shed bool
 	// Returned is when the site last came back to serving from draining,
 	// staleness or absence (zero: never away).
@@ -60,17 +55,6 @@ func (t *Table) staleAfter() time.Duration {
 		return t.StaleAfter
 	}
 	return DefaultStaleAfter
-}
-
-func (t *Table) watermarks() (high, low float64) {
-	high, low = t.High, t.Low
-	if high <= 0 {
-		high = DefaultHigh
-	}
-	if low <= 0 || low > high {
-		low = min(DefaultLow, high)
-	}
-	return high, low
 }
 
 // Next returns the state site would have after accepting r at received,
@@ -88,13 +72,7 @@ func (t *Table) Next(r loadreport.Report, received time.Time) SiteState {
 		s.Shed = prev.Shed
 		s.Returned = prev.Returned
 	}
-	high, low := t.watermarks()
-	switch {
-	case !s.Shed && s.Smoothed > high:
-		s.Shed = true
-	case s.Shed && s.Smoothed < low:
-		s.Shed = false
-	}
+	s.Shed = pool.Watermarks{High: t.High, Low: t.Low}.OrDefault().Shed(s.Shed, s.Smoothed)
 	if away && !r.Draining {
 		s.Returned = received
 	}
@@ -161,27 +139,6 @@ func (t *Table) load(s *SiteState, now time.Time) pool.Load {
 	}
 	l.Fresh = true
 	l.Draining = s.Report.Draining
-	l.Shed = s.Shed
 	l.Returned = s.Returned
-	if l.Draining {
-		return l // Factor 0
-	}
-	f := 1 - s.Smoothed
-	if ss := t.slowStart(); ss > 0 && !s.Returned.IsZero() {
-		if since := now.Sub(s.Returned); since < ss {
-			f *= max(0, float64(since)/float64(ss))
-		}
-	}
-	l.Factor = min(1, max(MinFactor, f))
 	return l
-}
-
-func (t *Table) slowStart() time.Duration {
-	switch {
-	case t.SlowStart < 0:
-		return 0
-	case t.SlowStart == 0:
-		return DefaultSlowStart
-	}
-	return t.SlowStart
 }

@@ -23,7 +23,7 @@ func observeAt(tb *Table, r loadreport.Report, at time.Time) SiteState {
 func approxEq(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
 
 func TestTableEWMA(t *testing.T) {
-	tb := &Table{SlowStart: -1}
+	tb := &Table{}
 	loads := []float64{0.2, 1, 1, 1, 1, 1}
 	want := []float64{0.2, 0.44, 0.608, 0.7256, 0.80792, 0.865544}
 	for i, l := range loads {
@@ -44,7 +44,7 @@ func TestTableEWMA(t *testing.T) {
 }
 
 func TestTableShedHysteresis(t *testing.T) {
-	tb := &Table{SlowStart: -1}
+	tb := &Table{}
 	at := epoch
 	steps := []struct {
 		load     float64
@@ -63,7 +63,7 @@ func TestTableShedHysteresis(t *testing.T) {
 	for i, st := range steps {
 		s := observeAt(tb, mkReport("fra", st.load, false, "192.0.2.1"), at)
 		l := tb.Loads(at)["192.0.2.1"]
-		if !approxEq(s.Smoothed, st.smoothed) || s.Shed != st.shed || l.Shed != st.shed || !approxEq(l.Smoothed, st.smoothed) {
+		if !approxEq(s.Smoothed, st.smoothed) || s.Shed != st.shed || !approxEq(l.Smoothed, st.smoothed) {
 			t.Fatalf("step %d: smoothed %v shed %v (published %+v), want %v %v", i, s.Smoothed, s.Shed, l, st.smoothed, st.shed)
 		}
 		at = at.Add(5 * time.Second)
@@ -76,7 +76,7 @@ func TestTableShedHysteresis(t *testing.T) {
 }
 
 func TestTableStaleness(t *testing.T) {
-	tb := &Table{StaleAfter: 10 * time.Second, SlowStart: -1}
+	tb := &Table{StaleAfter: 10 * time.Second}
 	observeAt(tb, mkReport("fra", 0.5, true, "192.0.2.1", "2001:db8::1"), epoch)
 	for _, tt := range []struct {
 		after time.Duration
@@ -97,41 +97,28 @@ func TestTableStaleness(t *testing.T) {
 	}
 }
 
-func TestTableDrainingAndSlowStart(t *testing.T) {
-	tb := &Table{StaleAfter: 2 * time.Minute} // SlowStart 30 s
+// Returned is when a site came back to serving, from which records ramp
+// its weight up (pool.Factor): its first report, the end of draining, a
+// report after going stale.
+func TestTableDrainingAndReturned(t *testing.T) {
+	tb := &Table{StaleAfter: 2 * time.Minute}
 	a := "192.0.2.1"
-	// A new site ramps up from its first report.
 	observeAt(tb, mkReport("fra", 0.5, false, a), epoch)
-	ramp := []struct {
-		after  time.Duration
-		factor float64
-	}{
-		{0, MinFactor},
-		{3 * time.Second, 0.05},
-		{15 * time.Second, 0.25},
-		{30 * time.Second, 0.5},
-		{time.Minute, 0.5},
+	if l := tb.Loads(epoch.Add(3 * time.Second))[a]; !l.Fresh || l.Draining || !l.Returned.Equal(epoch) || l.Smoothed != 0.5 {
+		t.Fatalf("new site: %+v", l)
 	}
-	for _, r := range ramp {
-		if l := tb.Loads(epoch.Add(r.after))[a]; !approxEq(l.Factor, r.factor) || !l.Returned.Equal(epoch) {
-			t.Fatalf("after %v: %+v, want factor %v", r.after, l, r.factor)
-		}
-	}
-	// Draining: out at once, factor 0; Returned unchanged while away.
+	// Draining: published at once; Returned unchanged while away.
 	at := epoch.Add(time.Minute)
 	s := observeAt(tb, mkReport("fra", 0.5, true, a), at)
 	l := tb.Loads(at)[a]
-	if !l.Draining || l.Factor != 0 || !l.Fresh || !s.Returned.Equal(epoch) {
+	if !l.Draining || !l.Fresh || !s.Returned.Equal(epoch) {
 		t.Fatalf("draining: %+v", l)
 	}
 	// Back to serving: the ramp starts again.
 	back := at.Add(5 * time.Second)
 	s = observeAt(tb, mkReport("fra", 0.5, false, a), back)
-	if !s.Returned.Equal(back) {
-		t.Fatalf("returned %v, want %v", s.Returned, back)
-	}
-	if l := tb.Loads(back.Add(15 * time.Second))[a]; l.Draining || !approxEq(l.Factor, 0.25) {
-		t.Fatalf("returning: %+v", l)
+	if l := tb.Loads(back)[a]; !s.Returned.Equal(back) || l.Draining || !l.Returned.Equal(back) {
+		t.Fatalf("returned %v (published %+v), want %v", s.Returned, l, back)
 	}
 	// Serving to serving does not restart the ramp.
 	if s := observeAt(tb, mkReport("fra", 0.5, false, a), back.Add(5*time.Second)); !s.Returned.Equal(back) {
@@ -141,12 +128,6 @@ func TestTableDrainingAndSlowStart(t *testing.T) {
 	late := back.Add(time.Hour)
 	if s := observeAt(tb, mkReport("fra", 0.5, false, a), late); !s.Returned.Equal(late) {
 		t.Fatalf("after stale: returned %v", s.Returned)
-	}
-	// A saturated site keeps a trickle.
-	tb = &Table{SlowStart: -1}
-	observeAt(tb, mkReport("fra", 1, false, a), epoch)
-	if l := tb.Loads(epoch)[a]; l.Factor != MinFactor {
-		t.Fatalf("saturated: %+v", l)
 	}
 }
 
