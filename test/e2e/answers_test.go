@@ -315,7 +315,7 @@ func TestQnameCase(t *testing.T) {
 		{q: []string{"wWw.ExAmPlE.CoM", "A"}, owners: []string{"wWw.ExAmPlE.CoM."}},
 		{q: []string{"FoO.wIlD.example.COM", "TXT"}, owners: []string{"FoO.wIlD.example.COM."}},
 		{q: []string{"HOST3.EXAMPLE", "MX"}, owners: []string{"HOST3.EXAMPLE."}},
-		{q: []string{"X.WildCname.Example.Com", "A"}, owners: []string{"X.WildCname.Example.Com.", "www.Example.Com."}},
+		{q: []string{"X.WildCname.Example.Com", "A"}, owners: []string{"X.WildCname.Example.Com.", "www.example.com."}},
 		// The later owners of a chain are the CNAME targets as the zone
 		// writes them: RDATA keeps its case (RFC 4343 §4.1).
 		{q: []string{"Alias-Chain.EXAMPLE.com", "A"}, owners: []string{"Alias-Chain.EXAMPLE.com.", "alias.example.com.", "www.example.com."}},
