@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"cmp"
 	"fmt"
 	"hash/fnv"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/smartdns/smartdns/internal/qstats"
 	"github.com/smartdns/smartdns/loadreport/receiver"
+	"github.com/smartdns/smartdns/pool"
 	"github.com/smartdns/smartdns/probes"
 	"github.com/smartdns/smartdns/status"
 	"github.com/smartdns/smartdns/zones"
@@ -34,7 +36,7 @@ const BackupPool = "(backup)"
 // standard Go and process collectors, and promhttp's own error counter.
 // A metric that cannot be read is left out of the scrape (and counted in
 // promhttp_metric_handler_errors_total); the others are still served.
-func Handler(src *status.Sources) http.Handler {
+func Handler(src Sources) http.Handler {
 	reg := newRegistry(src)
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorHandling: promhttp.ContinueOnError,
@@ -42,7 +44,7 @@ func Handler(src *status.Sources) http.Handler {
 	})
 }
 
-func newRegistry(src *status.Sources) *prometheus.Registry {
+func newRegistry(src Sources) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -55,7 +57,7 @@ func newRegistry(src *status.Sources) *prometheus.Registry {
 // NewCollector returns a prometheus.Collector of the server's own metrics
 // (everything named smartdns_*), read from src at every scrape. Any field
 // of src may be nil: its metrics are then left out.
-func NewCollector(src *status.Sources) prometheus.Collector {
+func NewCollector(src Sources) prometheus.Collector {
 	c := &collector{src: src, now: time.Now}
 	valueLabels := []string{"zone", "record", "type", "pool", "value"}
 
@@ -99,7 +101,7 @@ func NewCollector(src *status.Sources) prometheus.Collector {
 
 // collector reads the sources at scrape time.
 type collector struct {
-	src *status.Sources
+	src Sources
 	now func() time.Time
 	all []*prometheus.Desc
 
@@ -127,10 +129,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect reads every source that is set.
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	s := c.src
-	if s == nil {
-		return
-	}
+	s := &c.src
 	e := emitter{ch}
 	now := c.now()
 	e.gauge(c.buildInfo, 1, s.Version, runtime.Version())
@@ -141,20 +140,20 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	if s.Snapshot != nil {
 		snap = s.Snapshot()
 	}
-	c.collectQueries(e, s.Stats)
+	c.collectQueries(e, s.Queries)
 	c.collectDynamic(e, s)
 	if s.Probes != nil {
 		c.collectProbes(e, s.Probes.Status(), snap)
 	}
-	if s.Reports != nil {
-		c.collectSites(e, s.Reports.Sites(), staleAfter(s), now)
+	if s.Sites != nil {
+		c.collectSites(e, s.Sites.Sites(), cmp.Or(s.StaleAfter, receiver.DefaultStaleAfter), now)
 	}
 	c.collectZones(e, s, snap)
-	if s.Store != nil {
-		e.counter(c.stateErrors, float64(s.Store.Errors()))
+	if s.StateErrors != nil {
+		e.counter(c.stateErrors, float64(s.StateErrors()))
 	}
-	if s.QueryLogStats != nil {
-		logged, dropped, errs := s.QueryLogStats()
+	if s.QueryLog != nil {
+		logged, dropped, errs := s.QueryLog()
 		e.counter(c.queryLog, float64(logged), "logged")
 		e.counter(c.queryLog, float64(dropped), "dropped")
 		e.counter(c.queryLog, float64(errs), "error")
@@ -196,11 +195,14 @@ func (c *collector) collectQueries(e emitter, st *qstats.Registry) {
 // valueKey is the label values of one value of one pool of one record.
 type valueKey [5]string
 
-func (c *collector) collectDynamic(e emitter, s *status.Sources) {
+func (c *collector) collectDynamic(e emitter, s *Sources) {
 	// Answers: the tally keeps counting across reloads, so it also holds
 	// values no longer served; their counters stay (they must not go
 	// back).
-	counts := s.Tally.Counts()
+	var counts []pool.TallyCount
+	if s.Answers != nil {
+		counts = s.Answers.Counts()
+	}
 	idx := make(map[valueKey]int, len(counts))
 	keys := make([]valueKey, 0, len(counts))
 	totals := make([]uint64, 0, len(counts))
@@ -222,8 +224,12 @@ func (c *collector) collectDynamic(e emitter, s *status.Sources) {
 		e.counter(c.answers, float64(totals[i]), k[:]...)
 	}
 
+	var dynamic []status.DynamicInfo
+	if s.Dynamic != nil {
+		dynamic = s.Dynamic.AllDynamic()
+	}
 	seen := map[valueKey]bool{}
-	for _, d := range s.AllDynamic() {
+	for _, d := range dynamic {
 		for _, p := range d.Pools {
 			for _, v := range p.Values {
 				k := valueKey{d.Zone, d.Name, d.Type, p.Name, v.Value}
@@ -237,8 +243,8 @@ func (c *collector) collectDynamic(e emitter, s *status.Sources) {
 			}
 		}
 	}
-	if s.Health != nil {
-		for value, st := range s.Health.Overrides() {
+	if s.Overrides != nil {
+		for value, st := range s.Overrides() {
 			e.gauge(c.override, 1, value, st.String())
 		}
 	}
@@ -314,17 +320,6 @@ func hostPort(addr string, port int) string {
 	return addr + ":" + strconv.Itoa(port)
 }
 
-// staleAfter is reports.stale_after as the receiver applies it.
-func staleAfter(s *status.Sources) time.Duration {
-	switch {
-	case s.StaleAfter > 0:
-		return s.StaleAfter
-	case s.Reports != nil && s.Reports.StaleAfter > 0:
-		return s.Reports.StaleAfter
-	}
-	return receiver.DefaultStaleAfter
-}
-
 func (c *collector) collectSites(e emitter, sites []receiver.SiteState, stale time.Duration, now time.Time) {
 	for _, st := range sites {
 		site := st.Report.Site
@@ -338,7 +333,7 @@ func (c *collector) collectSites(e emitter, sites []receiver.SiteState, stale ti
 	}
 }
 
-func (c *collector) collectZones(e emitter, s *status.Sources, snap *zones.Snapshot) {
+func (c *collector) collectZones(e emitter, s *Sources, snap *zones.Snapshot) {
 	if r := s.Reloads; r != nil {
 		e.counter(c.reloads, float64(r.OK.Load()), "ok")
 		e.counter(c.reloads, float64(r.Failed.Load()), "failed")

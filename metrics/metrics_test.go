@@ -112,10 +112,11 @@ func (s savedReports) LoadReports() (map[string]receiver.StoredReport, error) {
 	return s, nil
 }
 
-// env is a hand-built status.Sources over testZone with a DNS handler
-// counting into its tables.
+// env is hand-built Sources over testZone with a DNS handler counting
+// into its tables.
 type env struct {
-	src     *status.Sources
+	src     Sources
+	health  *pool.HealthTable
 	handler *dns.Handler
 	now     time.Time
 }
@@ -216,13 +217,16 @@ func newEnv(t *testing.T) *env {
 	reloads.OK.Add(1)
 	reloads.Failed.Add(2)
 	reloads.Last.Store(now.UnixNano())
-	src := &status.Sources{
-		Snapshot: h.Snapshot, Health: health, Probes: runner, Reports: rc, Tally: tally, Stats: stats, Store: st,
-		StaleAfter: 30 * time.Second, Version: "v1.2.3-test", Reloads: reloads, Started: now.Add(-time.Hour),
-		QueryLogStats:    func() (uint64, uint64, uint64) { return 7, 2, 1 },
+	// The status API's model lists the dynamic records, as in the server.
+	model := &status.Sources{Snapshot: h.Snapshot, Health: health, Probes: runner, Reports: rc, Tally: tally, Stats: stats, Store: st, StaleAfter: 30 * time.Second}
+	src := Sources{
+		Version: "v1.2.3-test", Started: now.Add(-time.Hour),
+		Snapshot: h.Snapshot, Queries: stats, Answers: tally, Dynamic: model, Overrides: health.Overrides,
+		Probes: runner, Sites: rc, StaleAfter: 30 * time.Second, Reloads: reloads, StateErrors: st.Errors,
+		QueryLog:         func() (uint64, uint64, uint64) { return 7, 2, 1 },
 		AliasResolutions: func() (uint64, uint64, uint64) { return 5, 1, 3 },
 	}
-	return &env{src: src, handler: h, now: now}
+	return &env{src: src, health: health, handler: h, now: now}
 }
 
 // query sends one query through the DNS handler, as the server would.
@@ -257,14 +261,14 @@ func (e *env) traffic(t testing.TB) {
 	e.query(t, "nope.example.com.", mdns.TypeAAAA, false, "")
 	e.query(t, "www.example.org.", mdns.TypeA, false, "")
 	e.query(t, "example.com.", mdns.TypeA, false, "192.0.2.0/24")
-	st := e.src.Stats
+	st := e.src.Queries
 	st.Latency[0].Observe(30 * time.Microsecond)
 	st.Latency[0].Observe(200 * time.Microsecond)
 	st.Latency[1].Observe(3 * time.Millisecond)
 }
 
 // scrape GETs /metrics from Handler and returns the body.
-func scrape(t testing.TB, src *status.Sources) string {
+func scrape(t testing.TB, src Sources) string {
 	t.Helper()
 	srv := httptest.NewServer(Handler(src))
 	defer srv.Close()
@@ -442,10 +446,10 @@ func TestValues(t *testing.T) {
 	}
 }
 
-// Every field of Sources may be nil, Sources too: a scrape still answers,
+// Every field of Sources may be nil or zero: a scrape still answers,
 // with the metrics it can read.
 func TestNilSources(t *testing.T) {
-	for _, src := range []*status.Sources{nil, {}, {Snapshot: func() *zones.Snapshot { return nil }, Reloads: &status.Reloads{}}} {
+	for _, src := range []Sources{{}, {Snapshot: func() *zones.Snapshot { return nil }, Reloads: &status.Reloads{}}} {
 		f := promtest.Parse(t, scrape(t, src))
 		for name := range f {
 			if !strings.HasPrefix(name, Namespace+"_") {
@@ -457,7 +461,7 @@ func TestNilSources(t *testing.T) {
 				t.Errorf("%+v: %s present without its source", src, name)
 			}
 		}
-		if src != nil && f["smartdns_build_info"] == nil {
+		if f["smartdns_build_info"] == nil {
 			t.Errorf("%+v: no build info", src)
 		}
 		if v, _ := f.Get("promhttp_metric_handler_errors_total", "cause", "gathering"); v != 0 {
@@ -593,7 +597,7 @@ func TestConcurrentScrapes(t *testing.T) {
 			default:
 			}
 			e.query(t, "www.example.com.", mdns.TypeA, i%2 == 0, "")
-			e.src.Health.PublishOverrides(map[string]pool.Status{"192.0.2.2": pool.Status(1 + i%2)})
+			e.health.PublishOverrides(map[string]pool.Status{"192.0.2.2": pool.Status(1 + i%2)})
 			e.src.Reloads.OK.Add(1)
 		}
 	}()
