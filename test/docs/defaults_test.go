@@ -115,3 +115,23 @@ func dur(d time.Duration) string {
 	}
 	return d.String()
 }
+
+// The least-loaded defaults docs/load-reports.md shows are the ones
+// package pool applies.
+func TestLeastLoadedDefaultsMatchTheCode(t *testing.T) {
+	data, err := os.ReadFile("../../docs/load-reports.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shed := regexp.MustCompile(`shed: \{high: ([0-9.]+), low: ([0-9.]+)\}\s+# defaults`).FindStringSubmatch(string(data))
+	slow := regexp.MustCompile(`slow_start: (\S+)\s+# default`).FindStringSubmatch(string(data))
+	if shed == nil || slow == nil {
+		t.Fatal("docs/load-reports.md no longer shows the shed and slow_start defaults")
+	}
+	if shed[1] != fmt.Sprint(pool.DefaultShedHigh) || shed[2] != fmt.Sprint(pool.DefaultShedLow) {
+		t.Errorf("docs say shed high %s, low %s; the code says %v, %v", shed[1], shed[2], pool.DefaultShedHigh, pool.DefaultShedLow)
+	}
+	if slow[1] != dur(pool.DefaultSlowStart) {
+		t.Errorf("docs say slow_start %s; the code says %s", slow[1], dur(pool.DefaultSlowStart))
+	}
+}
