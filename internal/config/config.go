@@ -161,36 +161,21 @@ type Log struct {
 // Load reads and validates the config file at path. The returned problems
 // (all of them, each with path:line:col) are errors unless marked warnings.
 func Load(path string) (*Config, diag.Problems) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, diag.Problems{{Pos: diag.Pos{File: path}, Msg: err.Error()}}
+	data, probs := yamlx.ReadFile(path)
+	if probs != nil {
+		return nil, probs
 	}
 	return Parse(path, data)
 }
 
 // Parse is Load for bytes already read.
 func Parse(path string, data []byte) (*Config, diag.Problems) {
-	var probs diag.Problems
-	at := func(line, col int) diag.Pos { return diag.Pos{File: path, Line: line, Col: col} }
 	c := &Config{Path: path, Dir: filepath.Dir(path)}
-	root, errs := yamlx.Decode(data, c)
-	for _, e := range errs {
-		probs.Add(at(e.Line, e.Col), "%s", e.Msg)
+	file, ok := yamlx.DecodeFile(path, data, c, "need at least listen and zones")
+	if !ok {
+		return nil, file.Problems
 	}
-	if root == nil {
-		return nil, probs
-	}
-	if len(root.Content) == 0 {
-		probs.Add(at(1, 1), "empty config: need at least listen and zones")
-		return nil, probs
-	}
-	pos := func(key ...string) diag.Pos {
-		n := yamlx.Find(root, key...)
-		if n == nil {
-			return at(1, 1)
-		}
-		return at(n.Line, n.Column)
-	}
+	probs, root, at, pos := file.Problems, file.Root, file.At, file.Pos
 	if len(c.Listen) == 0 {
 		probs.Add(pos(), "listen: at least one address is required (e.g. [127.0.0.1:5353])")
 	}

@@ -98,36 +98,21 @@ type IPVSConfig struct {
 // problem is returned, each with path:line:col; the config is nil when any
 // is an error.
 func LoadConfig(path string) (*Config, diag.Problems) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, diag.Problems{{Pos: diag.Pos{File: path}, Msg: err.Error()}}
+	data, probs := yamlx.ReadFile(path)
+	if probs != nil {
+		return nil, probs
 	}
 	return ParseConfig(path, data)
 }
 
 // ParseConfig is LoadConfig for bytes already read.
 func ParseConfig(path string, data []byte) (*Config, diag.Problems) {
-	var probs diag.Problems
-	at := func(line, col int) diag.Pos { return diag.Pos{File: path, Line: line, Col: col} }
 	c := &Config{Path: path, Dir: filepath.Dir(path)}
-	root, errs := yamlx.Decode(data, c)
-	for _, e := range errs {
-		probs.Add(at(e.Line, e.Col), "%s", e.Msg)
+	file, ok := yamlx.DecodeFile(path, data, c, "need site, key, nameservers, addresses and load")
+	if !ok {
+		return nil, file.Problems
 	}
-	if root == nil {
-		return nil, probs
-	}
-	if len(root.Content) == 0 {
-		probs.Add(at(1, 1), "empty config: need site, key, nameservers, addresses and load")
-		return nil, probs
-	}
-	pos := func(key ...string) diag.Pos {
-		n := yamlx.Find(root, key...)
-		if n == nil {
-			return at(1, 1)
-		}
-		return at(n.Line, n.Column)
-	}
+	probs, root, at, pos := file.Problems, file.Root, file.At, file.Pos
 	item := func(key string, i int) diag.Pos {
 		if n := yamlx.Find(root, key); n != nil && n.Kind == yaml.SequenceNode && i < len(n.Content) {
 			return at(n.Content[i].Line, n.Content[i].Column)
