@@ -100,11 +100,10 @@ type answer struct {
 	ecs   bool
 	scope int
 	// state is the health, loads and overrides every dynamic pick of this
-	// query reads, and now the time they are read at: loaded once, at the
-	// first dynamic record, so that a CNAME chain through several is
-	// answered from one state.
+	// query reads: loaded once, at the first dynamic record, so that a
+	// CNAME chain through several is answered from one state. (The clock
+	// is read by the pick only while a site ramps up.)
 	state     *pool.View
-	now       time.Time
 	haveState bool
 }
 
@@ -404,10 +403,10 @@ func (a *answer) addAnswer(owner string, s *zones.RRset) []byte {
 // client, and widens the ECS scope by what the choice depended on.
 func (a *answer) addDynamic(owner string, s *zones.RRset) []byte {
 	if !a.haveState {
-		a.state, a.now, a.haveState = a.h.Health.View(), time.Now(), true
+		a.state, a.haveState = a.h.Health.View(), true
 	}
 	var pick pool.Answer
-	s.Dynamic.Pick(a.client(), a.h.Geo, a.state, a.now, &pick)
+	s.Dynamic.Pick(a.client(), a.h.Geo, a.state, time.Time{}, &pick)
 	pick.Count()
 	a.scope = max(a.scope, pick.Scope)
 	if pick.N == 0 {

@@ -115,3 +115,23 @@ func TestSlowStart(t *testing.T) {
 		t.Fatalf("after slow start: %+v", st)
 	}
 }
+
+// The query path picks with a zero now: the clock is read then, only for
+// a site that ramps up, and the ramp is the same as with the time given.
+func TestSlowStartZeroNowReadsTheClock(t *testing.T) {
+	r := catchAll(&Record{Policy: LeastLoaded, SlowStart: 40 * time.Second, Pools: []Pool{{Name: "p", Values: values(1, 1), Fallback: -1}}})
+	v := loadsView(map[string]Load{
+		"192.0.2.1": {Fresh: true, Smoothed: 0, Returned: time.Now().Add(-10 * time.Second)}, // a quarter of the way
+		"192.0.2.2": {Fresh: true, Smoothed: 0},
+	})
+	got := map[string]float64{}
+	var a Answer
+	const n = 20000
+	for i := 0; i < n; i++ {
+		r.Pick(client, nil, v, time.Time{}, &a)
+		got[a.Values[0].Text] += 100.0 / n
+	}
+	if math.Abs(got["192.0.2.1"]-20) > 2.5 {
+		t.Fatalf("slow start with a zero now: %v, want about 20%% for the returning site", got)
+	}
+}

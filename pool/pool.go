@@ -255,7 +255,8 @@ type Answer struct {
 // member up, no load, no override) at now. It only reads: the same
 // arguments give the same distribution of answers, and explain is the
 // same computation. now matters only while a site ramps up after
-// returning (slow start); the query path reads the clock once per query.
+// returning (slow start); a zero now reads the clock then, so that the
+// query path pays for it only while some site ramps up.
 func (r *Record) Pick(c Client, loc Locator, v *View, now time.Time, a *Answer) {
 	*a = Answer{Rule: -1, Pool: -1}
 	if r.needsGeo() && loc != nil && c.Addr.IsValid() {
@@ -399,6 +400,9 @@ func (r *Record) judge(v *Value, vw *View, now time.Time) (class, float64) {
 	}
 	if r.Policy != LeastLoaded {
 		return classLive, w
+	}
+	if now.IsZero() && !s.load.Returned.IsZero() && r.SlowStart > 0 {
+		now = time.Now() // a site ramping up: the only answer that needs the clock
 	}
 	w *= Factor(s.load.Smoothed, s.load.Returned, now, r.SlowStart)
 	if vw.shed(s, r.pair, Watermarks{r.ShedHigh, r.ShedLow}) {
