@@ -65,6 +65,46 @@ n NSAP 0x47.0005.80.005a00.0000.0001.e133.ffffff000162.00
 `,
 		},
 		{
+			// The types of BIND's all-types test zone (genzone.sh) that
+			// miekg/dns cannot read, each in the forms that zone uses.
+			name: "ATMA, unquoted NAPTR, A6, SINK, DSYNC, HHIT, BRID, empty URI, DOA, opaque UINFO, empty GPOS",
+			zone: `$TTL 60
+a1 ATMA +61.2.0000.0000
+a2 ATMA 39.246f.000e7c9c.0312.0001.0001.000012345678.00
+n NAPTR 100 10 s SIP+D2U !^.*$!sip:x@example.com! _sip._udp
+six A6 64 ::1:2:3:4 pfx
+six A6 128 .
+six A6 0 2001:db8::1
+k SINK 8 0 2 l4ik
+k SINK 1 0 0
+d DSYNC CDS NOTIFY 5359 ns1
+h HHIT q80=
+b BRID q80=
+u URI 30 40 ""
+o DOA 0 1 2 "" aHR0cHM6Ly93d3cuaXNjLm9yZy8=
+o DOA 1 2 3 "text/plain" -
+x UINFO \# 1 01
+g GPOS "" "" ""
+`,
+			want: `2:1 a1.example.com.	60	CLASS1	TYPE34	\# 12 013631323030303030303030
+3:1 a2.example.com.	60	CLASS1	TYPE34	\# 21 0039246f000e7c9c03120001000100001234567800
+4:1 n.example.com.	60	IN	NAPTR	100 10 "s" "SIP+D2U" "!^.*$!sip:x@example.com!" _sip._udp.example.com.
+5:1 six.example.com.	60	CLASS1	TYPE38	\# 26 40000100020003000403706678076578616d706c6503636f6d00
+5:1 six.example.com.	60	CLASS1	TYPE38	\# 2 8000
+5:1 six.example.com.	60	CLASS1	TYPE38	\# 17 0020010db8000000000000000000000001
+8:1 k.example.com.	60	CLASS1	TYPE40	\# 6 0800029788a4
+8:1 k.example.com.	60	CLASS1	TYPE40	\# 3 010000
+10:1 d.example.com.	60	CLASS1	TYPE66	\# 22 003b0114ef036e7331076578616d706c6503636f6d00
+11:1 h.example.com.	60	CLASS1	TYPE67	\# 2 abcd
+12:1 b.example.com.	60	CLASS1	TYPE68	\# 2 abcd
+13:1 u.example.com.	60	IN	URI	30 40 ""
+14:1 o.example.com.	60	CLASS1	TYPE259	\# 30 0000000000000001020068747470733a2f2f7777772e6973632e6f72672f
+14:1 o.example.com.	60	CLASS1	TYPE259	\# 20 0000000100000002030a746578742f706c61696e
+16:1 x.example.com.	60	CLASS1	TYPE100	\# 1 01
+17:1 g.example.com.	60	IN	GPOS	  
+`,
+		},
+		{
 			name: "GPOS, X25 and ISDN with quoted character-strings",
 			zone: `$TTL 60
 g GPOS "-32.6882" "116.8652" "10.0"

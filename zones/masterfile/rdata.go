@@ -22,8 +22,26 @@ var localTypes = map[string]uint16{
 	"X25":    19,  // RFC 1183 §3.1; miekg rejects the quoted form
 	"NSAP":   22,  // RFC 1706 §5
 	"GPOS":   27,  // RFC 1712 §3; miekg rejects the quoted form
+	"ATMA":   34,  // ATM Forum af-dans-0152.000
+	"NAPTR":  35,  // RFC 3403 §4.1; miekg rejects unquoted flags, services and regexps
+	"A6":     38,  // RFC 2874 §3.1 (historic, but in BIND's zones)
+	"SINK":   40,  // draft-eastlake-kitchen-sink
+	"DSYNC":  66,  // RFC 9859
+	"HHIT":   67,  // IANA: DRIP, base64 data
+	"BRID":   68,  // IANA: DRIP, base64 data
+	"URI":    256, // RFC 7553 §4.4; miekg rejects an empty target
+	"DOA":    259, // draft-durand-doa-over-dns
 	"WALLET": 262, // IANA, 2023: TXT-like character-strings
 }
+
+// opaqueTypes are types miekg/dns knows but BIND does not implement, so
+// that BIND keeps their RFC 3597 `\#` rdata as it is (its own test zone
+// holds `UINFO \# 1 01`, which miekg refuses to unpack as UINFO).
+var opaqueTypes = map[string]uint16{"UINFO": 100, "UID": 101, "GID": 102, "UNSPEC": 103}
+
+// placeholderType is a private-use code miekg/dns knows nothing of, under
+// which opaque rdata is parsed before it gets its own code back.
+const placeholderType = 65534
 
 // edit replaces the bytes a token spans (quotes included) with with.
 type edit struct {
@@ -57,10 +75,19 @@ func fieldErr(t token, format string, args ...any) *rdataError {
 // rewrite returns the edits that make the rdata readable by miekg/dns, and
 // a fix to apply to the parsed RR (nil if none). rd are the rdata tokens,
 // typ is the type token.
-func rewrite(typ token, rd []token) ([]edit, func(dns.RR) (dns.RR, error), *rdataError) {
+func rewrite(typ token, rd []token, origin string) ([]edit, func(dns.RR) (dns.RR, error), *rdataError) {
 	name := strings.ToUpper(typ.text)
+	if code, ok := opaqueTypes[name]; ok && len(rd) > 0 && rd[0].text == `\#` && !rd[0].quoted {
+		// Parsed as a type miekg does not know, then given its own code
+		// back: the RFC 3597 bytes are kept as they are.
+		fix := func(rr dns.RR) (dns.RR, error) {
+			rr.Header().Rrtype = code
+			return rr, nil
+		}
+		return []edit{{typ, fmt.Sprintf("TYPE%d", placeholderType)}}, fix, nil
+	}
 	if code, ok := localTypes[name]; ok {
-		b, err := encodeLocal(name, typ, rd)
+		b, err := encodeLocal(name, typ, rd, origin)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -253,8 +280,10 @@ func restoreIPv6Hint(rr dns.RR, ips []net.IP) (dns.RR, error) {
 }
 
 // encodeLocal encodes the rdata of a localTypes type.
-func encodeLocal(name string, typ token, rd []token) ([]byte, *rdataError) {
+func encodeLocal(name string, typ token, rd []token, origin string) ([]byte, *rdataError) {
 	switch name {
+	case "ATMA", "NAPTR", "A6", "SINK", "DSYNC", "HHIT", "BRID", "URI", "DOA":
+		return encodeMore(name, typ, rd, origin)
 	case "WKS":
 		return encodeWKS(typ, rd)
 	case "NSAP":
@@ -294,7 +323,8 @@ func encodeLocal(name string, typ token, rd []token) ([]byte, *rdataError) {
 			}
 			// RFC 1712 §3 gives ranges but swaps them between the two
 			// coordinates; like BIND, only the number form is checked.
-			if _, perr := strconv.ParseFloat(string(s), 64); perr != nil || len(s) == 0 {
+			// BIND's own test zone has GPOS "" "" "": empty is accepted.
+			if _, perr := strconv.ParseFloat(string(s), 64); perr != nil && len(s) > 0 {
 				return nil, fieldErr(rd[i], "GPOS %s %q: want a decimal number (RFC 1712 §3)", what, rd[i].text)
 			}
 			out = append(append(out, byte(len(s))), s...)
@@ -317,6 +347,18 @@ func encodeLocal(name string, typ token, rd []token) ([]byte, *rdataError) {
 // charString decodes a <character-string> (RFC 1035 §5.1): quoted or not,
 // with \X and \DDD escapes, at most 255 bytes.
 func charString(t token) ([]byte, *rdataError) {
+	b, err := unescape(t)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > 255 {
+		return nil, fieldErr(t, "character-string is %d bytes; at most 255 (RFC 1035 §3.3)", len(b))
+	}
+	return b, nil
+}
+
+// unescape decodes a field's \X and \DDD escapes (RFC 1035 §5.1).
+func unescape(t token) ([]byte, *rdataError) {
 	s := t.text
 	var b []byte
 	for i := 0; i < len(s); i++ {
@@ -338,9 +380,6 @@ func charString(t token) ([]byte, *rdataError) {
 			b = append(b, s[i+1])
 			i++
 		}
-	}
-	if len(b) > 255 {
-		return nil, fieldErr(t, "character-string is %d bytes; at most 255 (RFC 1035 §3.3)", len(b))
 	}
 	return b, nil
 }

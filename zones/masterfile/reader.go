@@ -416,7 +416,7 @@ func (p *parser) entry(f *file, sc *scanner, e *entry) {
 	typName := ""
 	if typeIdx >= 0 && !alias {
 		typName = strings.ToUpper(e.toks[typeIdx].text)
-		edits, fx, rerr := rewrite(e.toks[typeIdx], e.toks[typeIdx+1:])
+		edits, fx, rerr := rewrite(e.toks[typeIdx], e.toks[typeIdx+1:], f.origin)
 		if rerr != nil {
 			p.errorf(tokPos(f, rerr.tok), "%s", rerr.msg)
 			p.forgetOwner(f, e)
