@@ -28,6 +28,11 @@ txt TXT ( "one"
 $GENERATE 26-27 ${0,2,n}.rev PTR host-${0,3,x}
 inc A 192.0.2.9
 $INCLUDE forms.inc
+atma ATMA +61.2.0000.0000
+a6 A6 64 ::1:2:3:4 pfx.forms.example.
+naptr NAPTR 100 10 s SIP+D2U !^.*$!sip:x@example.com! _sip._udp
+dsync DSYNC CDS NOTIFY 5359 ns1.example.com.
+uinfo UINFO \# 1 01
 `
 
 // formsInclude starts with a blank: the owner is the one before $INCLUDE.
@@ -65,6 +70,18 @@ func TestZoneFileForms(t *testing.T) {
 			answer: []string{"a.1.rev.forms.example. 300 PTR host-01a.forms.example."}},
 		{name: "$INCLUDE inherits the owner", q: []string{"inc.forms.example", "TXT"}, status: "NOERROR", aa: true,
 			answer: []string{`inc.forms.example. 300 TXT "included"`}},
+		// Types of BIND's all-types test zone that miekg/dns cannot read:
+		// dig (BIND's own client) shows them as BIND's zone writes them.
+		{name: "ATMA", q: []string{"atma.forms.example", "ATMA"}, status: "NOERROR", aa: true,
+			answer: []string{"atma.forms.example. 300 ATMA +61200000000"}},
+		{name: "A6", q: []string{"a6.forms.example", "A6"}, status: "NOERROR", aa: true,
+			answer: []string{"a6.forms.example. 300 A6 64 ::1:2:3:4 pfx.forms.example."}},
+		{name: "NAPTR unquoted", q: []string{"naptr.forms.example", "NAPTR"}, status: "NOERROR", aa: true,
+			answer: []string{`naptr.forms.example. 300 NAPTR 100 10 "s" "SIP+D2U" "!^.*$!sip:x@example.com!" _sip._udp.forms.example.`}},
+		{name: "DSYNC", q: []string{"dsync.forms.example", "DSYNC"}, status: "NOERROR", aa: true,
+			answer: []string{"dsync.forms.example. 300 DSYNC CDS NOTIFY 5359 ns1.example.com."}},
+		{name: "UINFO kept as RFC 3597 data", q: []string{"uinfo.forms.example", "UINFO"}, status: "NOERROR", aa: true,
+			answer: []string{`uinfo.forms.example. 300 UINFO \# 1 01`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
