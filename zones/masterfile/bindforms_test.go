@@ -42,13 +42,15 @@ t.zone:5:1: $GENERATE: the record for 256, "x256 A 10.0.0.256", does not parse: 
 `,
 		},
 		{
-			name: "NSEC and NSEC3 type bitmaps in any order",
+			name: "NSEC, NSEC3 and NXT type bitmaps in any order",
 			zone: `$TTL 60
 a NSEC b.example.com. TXT RRSIG A NSEC MX
 b NSEC3 1 0 1 - 2VPTU5TIMAMQTTGL4LUU9KG21E0AOR3S RRSIG NS A
+c NXT d.example.com. NS KEY SOA
 `,
 			want: `2:1 a.example.com.	60	IN	NSEC	b.example.com. A MX TXT RRSIG NSEC
 3:1 b.example.com.	60	IN	NSEC3	1 0 1 - 2VPTU5TIMAMQTTGL4LUU9KG21E0AOR3S A NS RRSIG
+4:1 c.example.com.	60	IN	NXT	d.example.com. NS SOA KEY
 `,
 		},
 		{

@@ -641,7 +641,7 @@ func indentContinuations(text string) string {
 	return b.String()
 }
 
-// sortBitmap puts the type bitmap of NSEC, NSEC3 and CSYNC in order and
+// sortBitmap puts the type bitmap of NSEC, NSEC3, CSYNC and NXT in order and
 // drops repeats: RFC 4034 §4.2 lets the presentation form list types in
 // any order, but the wire form is sorted (miekg/dns will not pack it
 // otherwise).
@@ -653,6 +653,8 @@ func sortBitmap(rr dns.RR) {
 	case *dns.NSEC3:
 		bm = &v.TypeBitMap
 	case *dns.CSYNC:
+		bm = &v.TypeBitMap
+	case *dns.NXT: // RFC 2535 §5.2, obsolete but in Knot's and BIND's zones
 		bm = &v.TypeBitMap
 	default:
 		return
