@@ -151,15 +151,19 @@ e KEY 256 3 DSA AwEAAQ==
 `,
 		},
 		{
-			name: "SVCB keyNNNNN, tls-supported-groups and IPv4-mapped ipv6hint",
+			name: "SVCB keyNNNNN (the named keys too), tls-supported-groups, IPv4-mapped ipv6hint, also in the generic form",
 			zone: `$TTL 60
 a SVCB 1 . key00997="quoted" key65000=x key9=""
 b HTTPS 1 . alpn=h2 tls-supported-groups=29,23
 c SVCB 1 . ipv6hint=::ffff:192.0.2.1,2001:db8::1 port=443
+d SVCB 1 . key3=8443 key8 key1=h3
+e TYPE64 \# 23 0001 00 0006 0010 00000000000000000000ffffc0000201
 `,
 			want: `2:1 a.example.com.	60	IN	SVCB	1 . key997="quoted" key65000="x" key9=""
 3:1 b.example.com.	60	IN	HTTPS	1 . alpn="h2" key9="\000\029\000\023"
 4:1 c.example.com.	60	CLASS1	TYPE64	\# 45 0001000003000201bb0006002000000000000000000000ffffc000020120010db8000000000000000000000001
+5:1 d.example.com.	60	IN	SVCB	1 . port="8443" ohttp="" alpn="h3"
+6:1 e.example.com.	60	CLASS1	TYPE64	\# 23 0001000006001000000000000000000000ffffc0000201
 `,
 		},
 		{

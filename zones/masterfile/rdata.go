@@ -34,10 +34,25 @@ var localTypes = map[string]uint16{
 	"WALLET": 262, // IANA, 2023: TXT-like character-strings
 }
 
+// svcbKeyNames are the SvcParamKeys 0..8 (RFC 9460 §14.3.2, RFC 9540),
+// which miekg/dns reads only by name: key3=443 is port=443.
+var svcbKeyNames = [...]string{"mandatory", "alpn", "no-default-alpn", "port", "ipv4hint", "ech", "ipv6hint", "dohpath", "ohttp"}
+
 // opaqueTypes are types miekg/dns knows but BIND does not implement, so
 // that BIND keeps their RFC 3597 `\#` rdata as it is (its own test zone
 // holds `UINFO \# 1 01`, which miekg refuses to unpack as UINFO).
-var opaqueTypes = map[string]uint16{"UINFO": 100, "UID": 101, "GID": 102, "UNSPEC": 103}
+// SVCB and HTTPS in the generic form are kept as written too: miekg will
+// not convert an IPv4-mapped ipv6hint (RFC 9460 §7.3 allows it).
+var opaqueTypes = map[string]uint16{"UINFO": 100, "UID": 101, "GID": 102, "UNSPEC": 103, "SVCB": 64, "HTTPS": 65}
+
+// opaqueCodes are opaqueTypes by code (a type written TYPE64).
+var opaqueCodes = func() map[uint16]bool {
+	m := map[uint16]bool{}
+	for _, c := range opaqueTypes {
+		m[c] = true
+	}
+	return m
+}()
 
 // placeholderType is a private-use code miekg/dns knows nothing of, under
 // which opaque rdata is parsed before it gets its own code back.
@@ -77,7 +92,11 @@ func fieldErr(t token, format string, args ...any) *rdataError {
 // typ is the type token.
 func rewrite(typ token, rd []token, origin string) ([]edit, func(dns.RR) (dns.RR, error), *rdataError) {
 	name := strings.ToUpper(typ.text)
-	if code, ok := opaqueTypes[name]; ok && len(rd) > 0 && rd[0].text == `\#` && !rd[0].quoted {
+	code, ok := opaqueTypes[name]
+	if n, err := strconv.ParseUint(strings.TrimPrefix(name, "TYPE"), 10, 16); err == nil && strings.HasPrefix(name, "TYPE") {
+		code, ok = uint16(n), opaqueCodes[uint16(n)]
+	}
+	if ok && len(rd) > 0 && rd[0].text == `\#` && !rd[0].quoted {
 		// Parsed as a type miekg does not know, then given its own code
 		// back: the RFC 3597 bytes are kept as they are.
 		fix := func(rr dns.RR) (dns.RR, error) {
@@ -186,6 +205,10 @@ func svcbEdits(rd []token) ([]edit, func(dns.RR) (dns.RR, error), *rdataError) {
 				return nil, nil, fieldErr(t, "SvcParamKey %q: the number must be 0 to 65535 (RFC 9460 §2.1)", key)
 			}
 			newKey = "key" + strconv.FormatUint(n, 10)
+			if n < uint64(len(svcbKeyNames)) {
+				// miekg reads the keys it implements only by name.
+				newKey = svcbKeyNames[n]
+			}
 		case lk == "tls-supported-groups":
 			if !hasVal || val == "" {
 				return nil, nil, fieldErr(t, "tls-supported-groups needs a value: a comma-separated list of TLS group numbers")
