@@ -60,10 +60,12 @@ c NXT d.example.com. NS KEY SOA
 	domain 80 )
 w WKS 192.0.2.2 17 53
 n NSAP 0x47.0005.80.005a00.0000.0001.e133.ffffff000162.00
+t WKS 10.0.0.1 tcp 0 tcpmux 2 ftp telnet smtp 26
 `,
 			want: `2:1 example.com.	60	CLASS1	TYPE11	\# 16 c0000201060000044000000400000080
 4:1 w.example.com.	60	CLASS1	TYPE11	\# 12 c00002021100000000000004
 5:1 n.example.com.	60	CLASS1	TYPE22	\# 20 47000580005a0000000001e133ffffff00016200
+6:1 t.example.com.	60	CLASS1	TYPE11	\# 9 0a00000106e0000560
 `,
 		},
 		{
@@ -157,13 +159,15 @@ a SVCB 1 . key00997="quoted" key65000=x key9=""
 b HTTPS 1 . alpn=h2 tls-supported-groups=29,23
 c SVCB 1 . ipv6hint=::ffff:192.0.2.1,2001:db8::1 port=443
 d SVCB 1 . key3=8443 key8 key1=h3
+f HTTPS 1 . echconfig=AEj+
 e TYPE64 \# 23 0001 00 0006 0010 00000000000000000000ffffc0000201
 `,
 			want: `2:1 a.example.com.	60	IN	SVCB	1 . key997="quoted" key65000="x" key9=""
 3:1 b.example.com.	60	IN	HTTPS	1 . alpn="h2" key9="\000\029\000\023"
 4:1 c.example.com.	60	CLASS1	TYPE64	\# 45 0001000003000201bb0006002000000000000000000000ffffc000020120010db8000000000000000000000001
 5:1 d.example.com.	60	IN	SVCB	1 . port="8443" ohttp="" alpn="h3"
-6:1 e.example.com.	60	CLASS1	TYPE64	\# 23 0001000006001000000000000000000000ffffc0000201
+6:1 f.example.com.	60	IN	HTTPS	1 . ech="AEj+"
+7:1 e.example.com.	60	CLASS1	TYPE64	\# 23 0001000006001000000000000000000000ffffc0000201
 `,
 		},
 		{

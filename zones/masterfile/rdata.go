@@ -209,6 +209,9 @@ func svcbEdits(rd []token) ([]edit, func(dns.RR) (dns.RR, error), *rdataError) {
 				// miekg reads the keys it implements only by name.
 				newKey = svcbKeyNames[n]
 			}
+		case lk == "echconfig":
+			// The drafts' name for ech (key5); NSD and older zones use it.
+			newKey = "ech"
 		case lk == "tls-supported-groups":
 			if !hasVal || val == "" {
 				return nil, nil, fieldErr(t, "tls-supported-groups needs a value: a comma-separated list of TLS group numbers")
@@ -413,11 +416,18 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 // BIND asks the system's services database; these are the well-known
 // ports of RFC 1340 era that WKS records in the wild name.
 var wksServices = map[string]int{
-	"echo": 7, "discard": 9, "daytime": 13, "ftp-data": 20, "ftp": 21, "ssh": 22, "telnet": 23,
-	"smtp": 25, "time": 37, "nameserver": 42, "whois": 43, "nicname": 43, "domain": 53, "tftp": 69, "gopher": 70,
-	"finger": 79, "http": 80, "www": 80, "kerberos": 88, "pop2": 109, "pop3": 110, "sunrpc": 111, "auth": 113,
-	"sftp": 115, "nntp": 119, "ntp": 123, "netbios-ns": 137, "imap": 143, "snmp": 161, "ldap": 389, "https": 443,
-	"submission": 587,
+	"tcpmux": 1, "echo": 7, "discard": 9, "systat": 11, "daytime": 13, "netstat": 15, "qotd": 17, "msp": 18,
+	"chargen": 19, "ftp-data": 20, "ftp": 21, "ssh": 22, "telnet": 23, "smtp": 25, "time": 37, "rlp": 39,
+	"nameserver": 42, "whois": 43, "nicname": 43, "tacacs": 49, "re-mail-ck": 50, "domain": 53, "mtp": 57,
+	"bootps": 67, "bootpc": 68, "tftp": 69, "gopher": 70, "rje": 77, "finger": 79, "http": 80, "www": 80,
+	"link": 87, "kerberos": 88, "supdup": 95, "hostnames": 101, "iso-tsap": 102, "csnet-ns": 105,
+	"rtelnet": 107, "pop2": 109, "pop3": 110, "sunrpc": 111, "auth": 113, "ident": 113, "sftp": 115,
+	"uucp-path": 117, "nntp": 119, "ntp": 123, "netbios-ns": 137, "netbios-dgm": 138, "netbios-ssn": 139,
+	"imap": 143, "imap2": 143, "snmp": 161, "snmp-trap": 162, "xdmcp": 177, "bgp": 179, "irc": 194,
+	"smux": 199, "imap3": 220, "ldap": 389, "https": 443, "microsoft-ds": 445, "kpasswd": 464,
+	"isakmp": 500, "exec": 512, "biff": 512, "login": 513, "who": 513, "shell": 514, "syslog": 514,
+	"printer": 515, "talk": 517, "ntalk": 518, "route": 520, "timed": 525, "uucp": 540, "klogin": 543,
+	"kshell": 544, "submission": 587, "ldaps": 636, "imaps": 993, "pop3s": 995,
 }
 
 // encodeWKS encodes `address protocol service...` (RFC 1035 §3.4.2):
