@@ -1,6 +1,7 @@
 package zones
 
 import (
+	"context"
 	"sort"
 	"strings"
 	"time"
@@ -89,18 +90,32 @@ func (d SOADefaults) withDefaults() SOADefaults {
 // Compile consumes recs: it drops each record's RRs once they are encoded,
 // so that a large zone is not held twice in memory while it loads.
 func Compile(origin, file string, recs []zonefile.Record, opt CompileOptions) (*Zone, diag.Problems) {
+	z, probs, _ := compile(context.Background(), origin, file, recs, opt)
+	return z, probs
+}
+
+// cancelCheckEvery is how many records the compiler builds between two
+// looks at its context: a load cancelled at shutdown stops within
+// milliseconds even in a zone of millions of records.
+const cancelCheckEvery = 4096
+
+// compile is Compile that gives up, returning cancelled, once ctx ends.
+func compile(ctx context.Context, origin, file string, recs []zonefile.Record, opt CompileOptions) (_ *Zone, _ diag.Problems, cancelled bool) {
 	var probs diag.Problems
 	origin = strings.ToLower(dns.Fqdn(origin))
 	apex, err := zonefile.WireName(origin)
 	if err != nil {
 		probs.Add(diag.Pos{File: file}, "zone name from the file name: %v", err)
-		return nil, probs
+		return nil, probs, false
 	}
 	z := &Zone{Origin: origin, Apex: apex, File: file, nodes: make(map[string]*Node, len(recs)+1), apexLabels: labelCount(apex)}
 	z.nodes[apex] = &Node{Name: apex}
 	pack := make([]byte, 65535)
 	var hash contentHash
 	for i := range recs {
+		if i%cancelCheckEvery == cancelCheckEvery-1 && ctx.Err() != nil {
+			return nil, nil, true
+		}
 		r := &recs[i]
 		name, err := zonefile.WireName(r.Name)
 		if err != nil {
@@ -253,7 +268,7 @@ func Compile(origin, file string, recs []zonefile.Record, opt CompileOptions) (*
 	}
 	z.check(&probs, recs)
 	if probs.HasErrors() {
-		return nil, probs
+		return nil, probs, false
 	}
 	z.link()
 	z.SetSerial(z.FileSerial)
@@ -265,7 +280,7 @@ func Compile(origin, file string, recs []zonefile.Record, opt CompileOptions) (*
 	for _, d := range z.dynamic {
 		opt.Tally.Attach(origin, d.Name, zonefile.TypeName(d.Type), d.Record)
 	}
-	return z, probs
+	return z, probs, false
 }
 
 // appendChecks adds the probed values' checks of a dynamic record.

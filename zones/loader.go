@@ -358,7 +358,15 @@ func (l *Loader) LoadContext(ctx context.Context, force bool) (*Snapshot, LoadRe
 		var z *Zone
 		if !probs.HasErrors() {
 			var cprobs diag.Problems
-			z, cprobs = Compile(origin, path, recs, l.Options)
+			var cancelled bool
+			z, cprobs, cancelled = compile(ctx, origin, path, recs, l.Options)
+			if cancelled {
+				// Stopped mid-zone (shutdown): nothing of it is kept, and
+				// the next load reads it again.
+				fsState.modTime = time.Time{} // seen settled: the next scan reads it
+				l.pending = l.pending || changed
+				return nil, rep
+			}
 			probs = append(probs, cprobs...)
 		}
 		zr := ZoneReport{File: path, Origin: origin, Problems: probs}

@@ -2,8 +2,10 @@ package zones
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -81,5 +83,33 @@ func TestRequestsMerge(t *testing.T) {
 				t.Fatal("a request was taken twice")
 			}
 		})
+	}
+}
+
+// A load cancelled inside a big zone stops there (shutdown does not wait
+// for a million records to compile), keeps nothing of it, and the next
+// load reads it whole.
+func TestLoadContextCancelsInsideAZone(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("$TTL 300\n@ SOA ns1.example.com. h.example.com. 1 7200 3600 1209600 300\n@ NS ns1.example.com.\n")
+	for i := 0; i < 3*cancelCheckEvery; i++ {
+		fmt.Fprintf(&b, "h%d A 192.0.2.1\n", i)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "big.example.zone"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l := &Loader{Dir: dir, Options: CompileOptions{Nameservers: []string{"ns1.example.com."}}}
+	// The first look (between files) lets the load in; the first look
+	// inside the zone stops it.
+	if snap, rep := l.LoadContext(&stopAfter{Context: context.Background(), n: 1}, true); snap != nil || len(rep.Failed()) > 0 {
+		t.Fatalf("a load cancelled inside the zone gave a snapshot (%v) or a refusal (%v)", snap != nil, rep.Failed())
+	}
+	snap, rep := l.Load(false)
+	if snap == nil || snap.Zone("big.example.") == nil {
+		t.Fatalf("the zone whose compile was cancelled was not loaded by the next load: %+v", rep)
+	}
+	if got := snap.Zone("big.example.").Records; got < 3*cancelCheckEvery {
+		t.Fatalf("the next load has %d records, want the whole zone", got)
 	}
 }

@@ -185,8 +185,10 @@ func (s *server) options(cfg *config.Config) zones.CompileOptions {
 
 // Run serves until ctx ends (SIGTERM), then shuts down within
 // shutdownGrace and closes the state file once every goroutine it started
-// has returned. A zone load still running when the grace ends is
-// abandoned: it publishes nothing, and the process is about to exit.
+// has returned. A zone load stops at the next zone file, or within a few
+// thousand records of the zone it compiles; one still reading a huge file
+// when the grace ends is abandoned: it publishes nothing, and the process
+// is about to exit.
 func (s *server) Run(ctx context.Context) error {
 	s.ran = true
 	defer s.close()
