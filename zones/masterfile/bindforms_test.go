@@ -18,24 +18,28 @@ $GENERATE 26-27 ${0,4,d}-${-16,3,o}-${0,4,x}-${0,4,X} TXT "$"
 $GENERATE 26-26 ${0,0,n}.ip6 PTR host-${0,0,N}
 $GENERATE 1-1 ${0,5,n} A 10.0.0.$
 $GENERATE 10-10 x$$ TXT "\$ $$ \\"
+$GENERATE 1024-1024 ${-2000,0,n} AAAA 2001:db8::${0,4,x}
+$GENERATE 0-0 n${-1} TXT "x"
 `,
 			want: `2:1 0026-012-001a-001a.example.com.	60	IN	TXT	"26"
 2:1 0027-013-001b-001b.example.com.	60	IN	TXT	"27"
 3:1 a.1.ip6.example.com.	60	IN	PTR	host-A.1.example.com.
 4:1 1.0.0.example.com.	60	IN	A	10.0.0.1
 5:1 x$.example.com.	60	IN	TXT	"$ $ \\"
+6:1 0.3.c.f.f.f.f.f.example.com.	60	IN	AAAA	2001:db8::400
+7:1 n-1.example.com.	60	IN	TXT	"x"
 `,
 		},
 		{
 			name: "$GENERATE errors",
 			zone: `$GENERATE 1-2 ${0,2,q} A 10.0.0.$
-$GENERATE 0-1 ${-1} A 10.0.0.1
+$GENERATE 1-1 x${2147483647} A 10.0.0.1
 $GENERATE 1-2 ${0 A 10.0.0.1
 $GENERATE 1-2/0 x A 10.0.0.1
 $GENERATE 256-260 x$ A 10.0.0.$
 `,
 			want: `t.zone:1:1: $GENERATE: modifier ${0,2,q}: base "q": want d, o, x, X, n or N
-t.zone:2:1: $GENERATE: modifier ${-1}: 0-1 is negative
+t.zone:2:1: $GENERATE: modifier ${2147483647}: 1+2147483647 is above 2147483647
 t.zone:3:1: $GENERATE: "${0 A 10.0.0" has no closing }
 t.zone:4:11: bad $GENERATE range "1-2/0": step must be a number from 1 to 2147483647
 t.zone:5:1: $GENERATE: the record for 256, "x256 A 10.0.0.256", does not parse: bad A A: "10.0.0.256"

@@ -918,13 +918,21 @@ func genModifier(b *strings.Builder, mod string, i int) string {
 	if len(parts) > 2 {
 		base = parts[2]
 	}
-	v := i + off
-	if v < 0 {
-		return fmt.Sprintf("%d%+d is negative", i, off)
+	// As BIND's genname: the sum is a C int (an error past 2^31-1); a
+	// negative one is written signed in decimal and as its 32-bit two's
+	// complement in the other bases (BIND's bad-generate-range and
+	// good-generate-modifier test zones).
+	sum := int64(i) + int64(off)
+	if sum > 1<<31-1 {
+		return fmt.Sprintf("%d%+d is above 2147483647", i, off)
 	}
+	u := uint32(int32(sum))
+	v := int(u)
 	switch base {
-	case "d", "o", "x", "X":
-		fmt.Fprintf(b, "%0*"+base, width, v)
+	case "d":
+		fmt.Fprintf(b, "%0*d", width, sum)
+	case "o", "x", "X":
+		fmt.Fprintf(b, "%0*"+base, width, u)
 	case "n", "N":
 		digits := "0123456789abcdef"
 		if base == "N" {
