@@ -932,6 +932,10 @@ func checkOwner(name string) (string, string) {
 	if strings.HasSuffix(name, ".") {
 		return "", `names are relative to the zone; drop the trailing "."`
 	}
+	name, bad := idnaName(name)
+	if bad != "" {
+		return "", bad
+	}
 	if bad := checkLabels(name, true); bad != "" {
 		return "", bad
 	}
@@ -954,6 +958,10 @@ func checkTarget(name string, allowRoot bool) (string, string) {
 		// octoDNS 1.x loads such names as fully qualified (it warns of
 		// the missing dot), and real repositories have them: so do we.
 		name += "."
+	}
+	name, bad := idnaName(name)
+	if bad != "" {
+		return "", bad
 	}
 	if bad := checkLabels(name[:len(name)-1], false); bad != "" {
 		return "", bad
@@ -984,7 +992,7 @@ func checkLabels(name string, owner bool) string {
 			case c < ' ' || c == 0x7f:
 				return "contains a control character"
 			case c > 0x7f:
-				return "contains a non-ASCII character (write internationalized names in their xn-- form)"
+				return "contains a non-ASCII character"
 			case strings.IndexByte(`"();\`, c) >= 0:
 				return fmt.Sprintf("contains %q, which is not allowed in names", c)
 			}
