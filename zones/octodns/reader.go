@@ -588,6 +588,7 @@ func (o *reader) record(rel string, info *nameInfo, m *yaml.Node, s *source, at 
 	// octodns: {ignored: true} means octoDNS itself skips the record.
 	var octodns *yaml.Node
 	var octodnsFile string
+	lenient := false
 	if p, ok := keys["octodns"]; ok {
 		n, ns, ok := o.resolve(p.v, p.s)
 		if ok {
@@ -595,7 +596,7 @@ func (o *reader) record(rel string, info *nameInfo, m *yaml.Node, s *source, at 
 			case n.Kind == yaml.MappingNode:
 				octodns, octodnsFile = n, ns.file
 				for _, q := range o.mapping(n, ns, "octodns", true) {
-					if q.k.Value != "ignored" {
+					if q.k.Value != "ignored" && q.k.Value != "lenient" {
 						continue
 					}
 					qv, qs, ok := o.resolve(q.v, q.s)
@@ -604,10 +605,12 @@ func (o *reader) record(rel string, info *nameInfo, m *yaml.Node, s *source, at 
 					}
 					b, ok := yamlBool(qv)
 					if !ok {
-						o.probs.Add(o.pos(qv, qs), `octodns "ignored" must be true or false, got %s`, describe(qv))
+						o.probs.Add(o.pos(qv, qs), `octodns %q must be true or false, got %s`, q.k.Value, describe(qv))
 						continue
 					}
-					if b {
+					if q.k.Value == "lenient" {
+						lenient = b
+					} else if b {
 						return
 					}
 				}
@@ -742,7 +745,7 @@ func (o *reader) record(rel string, info *nameInfo, m *yaml.Node, s *source, at 
 
 	seen := map[string]int{}
 	for _, it := range items {
-		v := rawValue{typ: typ, n: it.v, s: it.s, hdr: hdr}
+		v := rawValue{typ: typ, n: it.v, s: it.s, hdr: hdr, lenient: lenient}
 		rr := spec.build(o, v)
 		if rr == nil {
 			good = false
