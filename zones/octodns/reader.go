@@ -588,6 +588,7 @@ func (o *reader) record(rel string, info *nameInfo, m *yaml.Node, s *source, at 
 	// octodns: {ignored: true} means octoDNS itself skips the record.
 	var octodns *yaml.Node
 	var octodnsFile string
+	lenient := false
 	if p, ok := keys["octodns"]; ok {
 		n, ns, ok := o.resolve(p.v, p.s)
 		if ok {
@@ -595,7 +596,7 @@ func (o *reader) record(rel string, info *nameInfo, m *yaml.Node, s *source, at 
 			case n.Kind == yaml.MappingNode:
 				octodns, octodnsFile = n, ns.file
 				for _, q := range o.mapping(n, ns, "octodns", true) {
-					if q.k.Value != "ignored" {
+					if q.k.Value != "ignored" && q.k.Value != "lenient" {
 						continue
 					}
 					qv, qs, ok := o.resolve(q.v, q.s)
@@ -604,10 +605,12 @@ func (o *reader) record(rel string, info *nameInfo, m *yaml.Node, s *source, at 
 					}
 					b, ok := yamlBool(qv)
 					if !ok {
-						o.probs.Add(o.pos(qv, qs), `octodns "ignored" must be true or false, got %s`, describe(qv))
+						o.probs.Add(o.pos(qv, qs), `octodns %q must be true or false, got %s`, q.k.Value, describe(qv))
 						continue
 					}
-					if b {
+					if q.k.Value == "lenient" {
+						lenient = b
+					} else if b {
 						return
 					}
 				}
@@ -742,7 +745,7 @@ func (o *reader) record(rel string, info *nameInfo, m *yaml.Node, s *source, at 
 
 	seen := map[string]int{}
 	for _, it := range items {
-		v := rawValue{typ: typ, n: it.v, s: it.s, hdr: hdr}
+		v := rawValue{typ: typ, n: it.v, s: it.s, hdr: hdr, lenient: lenient}
 		rr := spec.build(o, v)
 		if rr == nil {
 			good = false
@@ -932,6 +935,10 @@ func checkOwner(name string) (string, string) {
 	if strings.HasSuffix(name, ".") {
 		return "", `names are relative to the zone; drop the trailing "."`
 	}
+	name, bad := idnaName(name)
+	if bad != "" {
+		return "", bad
+	}
 	if bad := checkLabels(name, true); bad != "" {
 		return "", bad
 	}
@@ -954,6 +961,10 @@ func checkTarget(name string, allowRoot bool) (string, string) {
 		// octoDNS 1.x loads such names as fully qualified (it warns of
 		// the missing dot), and real repositories have them: so do we.
 		name += "."
+	}
+	name, bad := idnaName(name)
+	if bad != "" {
+		return "", bad
 	}
 	if bad := checkLabels(name[:len(name)-1], false); bad != "" {
 		return "", bad
@@ -984,7 +995,7 @@ func checkLabels(name string, owner bool) string {
 			case c < ' ' || c == 0x7f:
 				return "contains a control character"
 			case c > 0x7f:
-				return "contains a non-ASCII character (write internationalized names in their xn-- form)"
+				return "contains a non-ASCII character"
 			case strings.IndexByte(`"();\`, c) >= 0:
 				return fmt.Sprintf("contains %q, which is not allowed in names", c)
 			}

@@ -378,7 +378,7 @@ func TestOctoDNSErrors(t *testing.T) {
 			`zone.yaml:7:3: give "value" or "values", not both`,
 		}},
 		{"TXT semicolons", "txt:\n  type: TXT\n  values:\n  - v=DKIM1;k=rsa\n  - 'a\\\\;b'\n", []string{
-			`zone.yaml:4:5: TXT value: unescaped ";" in "v=DKIM1;k=rsa"; octoDNS needs "\;"`,
+			`zone.yaml:4:5: TXT value: unescaped ";" in "v=DKIM1;k=rsa"; octoDNS needs "\;" (or octodns: {lenient: true} on the record)`,
 			`zone.yaml:5:5: TXT value: double-escaped ";" ("\\;") in "a\\;b"; write "\;"`,
 		}},
 		{"ignored record is not checked", "ign:\n  octodns:\n    ignored: true\n  type: BOGUS\n  vaule: 1\n", nil},

@@ -27,6 +27,9 @@ type rawValue struct {
 	n   *yaml.Node // resolved
 	s   *source
 	hdr dns.RR_Header
+	// lenient is the record's octodns.lenient: octoDNS then loads values
+	// its checks refuse, with a warning.
+	lenient bool
 }
 
 func (v rawValue) pos() diag.Pos { return diag.Pos{File: v.s.file, Line: v.n.Line, Col: v.n.Column} }
@@ -166,8 +169,14 @@ func buildTXT(o *reader, v rawValue) dns.RR {
 	}
 	good := true
 	if unescapedSemicolon.MatchString(s) {
-		o.valErr(v, v.pos(), `unescaped ";" in %s; octoDNS needs "\;"`, quoteShort(s))
-		good = false
+		if v.lenient {
+			// octoDNS loads it with a warning, and its providers send the
+			// ";" as a literal one.
+			o.probs.Warn(v.pos(), `%s value: unescaped ";" in %s read as a literal ";" (the record is lenient); write "\;"`, v.typ, quoteShort(s))
+		} else {
+			o.valErr(v, v.pos(), `unescaped ";" in %s; octoDNS needs "\;" (or octodns: {lenient: true} on the record)`, quoteShort(s))
+			good = false
+		}
 	}
 	if doubleEscapedSemi.MatchString(s) {
 		o.valErr(v, v.pos(), `double-escaped ";" ("\\;") in %s; write "\;"`, quoteShort(s))
