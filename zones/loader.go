@@ -119,7 +119,7 @@ func zoneFileName(name string) (origin, why string) {
 		case strings.HasPrefix(base, "."):
 			return "", "a hidden file (its name starts with a dot)"
 		}
-		return strings.ToLower(strings.TrimSuffix(base, ".") + "."), ""
+		return asciiOrigin(strings.TrimSuffix(base, ".") + ".")
 	}
 	return "", "not a zone file (zone files are named <zone>.yaml, <zone>.yml or <zone>.zone)"
 }
@@ -155,7 +155,17 @@ func zoneEntry(name string, isDir bool) (origin, why string) {
 	case !strings.HasSuffix(name, ".") || len(name) < 2:
 		return "", "a folder that is not a split zone (split zone folders are named <zone>. with the trailing dot)"
 	}
-	return strings.ToLower(name), ""
+	return asciiOrigin(name)
+}
+
+// asciiOrigin is the zone a file or folder name holds, lower case, a
+// UTF-8 name in its xn-- form (as octoDNS names zones).
+func asciiOrigin(name string) (string, string) {
+	a, bad := octodns.ASCIIName(name)
+	if bad != "" {
+		return "", "its name " + bad
+	}
+	return strings.ToLower(a), ""
 }
 
 // splitFiles lists the YAML files of a split zone folder, sorted.

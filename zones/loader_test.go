@@ -93,6 +93,8 @@ func TestZoneFileNames(t *testing.T) {
 		{".yaml", "."},
 		{"..yml", "."},
 		{".example.zone", ""},
+		{"bücher.example.yaml", "xn--bcher-kva.example."},
+		{"Bücher.example.", ""},
 		{"example.com", ""},
 	} {
 		got, ok := ZoneFile(tc.name)

@@ -21,6 +21,11 @@ import (
 // in Unicode normalization form C, or breaks the bidi or joiner rules, is
 // converted rather than refused as octoDNS refuses it.
 
+// ASCIIName is idnaName for the loader: a zone's file or folder name
+// written in UTF-8 ("bücher.example.yaml") names the zone octoDNS loads,
+// xn--bcher-kva.example.
+func ASCIIName(name string) (string, string) { return idnaName(name) }
+
 // idnaName returns name with the whole name lower cased and every
 // non-ASCII label in its xn-- form, or a description of what is wrong.
 // ASCII names are returned unchanged (their case kept, as smartdns keeps
