@@ -2,6 +2,7 @@ package zones
 
 import (
 	"bytes"
+	"encoding/base32"
 	"fmt"
 	"strings"
 
@@ -55,6 +56,9 @@ func (z *Zone) check(probs *diag.Problems, recs []zonefile.Record) {
 		if ns && n.Name != z.Apex {
 			n.Cut = true
 			z.hasCuts = true
+		}
+		if !ns && n.Name != z.Apex && n.Set(dns.TypeDS) != nil {
+			*probs = append(*probs, &diag.Problem{Pos: at(n), Msg: zonefile.PresentName(n.Name) + ": a DS without NS records: a DS belongs at a delegation (RFC 4035 §2.4)"})
 		}
 		if dname {
 			n.DNAME = true
@@ -150,6 +154,12 @@ func malformed(rr dns.RR) string {
 		return digest("matching", v.MatchingType, len(v.Certificate), tlsaLens, "RFC 6698 §2.1.3")
 	case *dns.SMIMEA:
 		return digest("matching", v.MatchingType, len(v.Certificate), tlsaLens, "RFC 8162 §2")
+	case *dns.NSEC3:
+		return nsec3Hashes(v)
+	case *dns.SVCB:
+		return svcbParams(v.Hdr.Name, v.Priority, v.Value)
+	case *dns.HTTPS:
+		return svcbParams(v.Hdr.Name, v.Priority, v.Value)
 	case *dns.CAA:
 		if v.Tag == "" {
 			return "the tag is empty (RFC 8659 §4.1)"
@@ -175,4 +185,146 @@ func halfLen(hexLen int) string {
 		return fmt.Sprintf("%d hexadecimal digits", hexLen)
 	}
 	return fmt.Sprintf("%d", hexLen/2)
+}
+
+// svcbParams checks what RFC 9460 and RFC 9461 require of an SVCB or
+// HTTPS RR beyond its syntax, as named-checkzone does: no SvcParams in
+// AliasMode, mandatory naming only keys that are present, and, at a
+// DNS server's name (_dns, _<port>._dns), an alpn, with a dohpath when
+// the alpn offers DNS over HTTP.
+func svcbParams(owner string, priority uint16, params []dns.SVCBKeyValue) string {
+	if priority == 0 && len(params) > 0 {
+		return "SvcParams in AliasMode (priority 0) are not allowed (RFC 9460 §2.4.2)"
+	}
+	present := map[dns.SVCBKey]bool{}
+	var alpn []string
+	hasDoHPath := false
+	for _, p := range params {
+		present[p.Key()] = true
+		switch v := p.(type) {
+		case *dns.SVCBAlpn:
+			alpn = v.Alpn
+		case *dns.SVCBDoHPath:
+			hasDoHPath = true
+		}
+	}
+	for _, p := range params {
+		m, ok := p.(*dns.SVCBMandatory)
+		if !ok {
+			continue
+		}
+		for _, k := range m.Code {
+			switch {
+			case k == dns.SVCB_MANDATORY:
+				return "mandatory may not list mandatory itself (RFC 9460 §8)"
+			case !present[k]:
+				return fmt.Sprintf("mandatory lists %s, which the record does not set (RFC 9460 §8)", k)
+			}
+		}
+	}
+	labels := dns.SplitDomainName(owner)
+	dnsName := len(labels) > 0 && strings.EqualFold(labels[0], "_dns") ||
+		len(labels) > 1 && strings.HasPrefix(labels[0], "_") && strings.EqualFold(labels[1], "_dns")
+	if !dnsName || priority == 0 {
+		return ""
+	}
+	if alpn == nil {
+		return "an SVCB record for a DNS server needs an alpn (RFC 9461 §4.1)"
+	}
+	for _, ids := range alpn {
+		// An id holding an escaped comma is split too, as BIND splits it.
+		for _, id := range strings.Split(ids, ",") {
+			if (id == "h2" || id == "h3" || strings.HasPrefix(id, "http/") || strings.HasPrefix(id, "h3-")) && !hasDoHPath {
+				return fmt.Sprintf("alpn %s is DNS over HTTPS, which needs a dohpath (RFC 9461 §5)", id)
+			}
+		}
+	}
+	return ""
+}
+
+// checkDNSSECApex checks the apex's CDS and CDNSKEY against its DNSKEYs:
+// each must match one (RFC 7344 §4.1; named-checkzone refuses the zone
+// otherwise), but for the delete forms of RFC 8078 §4, and but when the
+// file has no DNSKEY at all. It runs before
+// the records are encoded (the compiler drops their RRs then).
+func checkDNSSECApex(probs *diag.Problems, apex string, recs []zonefile.Record) {
+	var keys []*dns.DNSKEY
+	for i := range recs {
+		if recs[i].Type == dns.TypeDNSKEY && strings.EqualFold(recs[i].Name, apex) {
+			for _, rr := range recs[i].RRs {
+				if k, ok := rr.(*dns.DNSKEY); ok {
+					keys = append(keys, k)
+				}
+			}
+		}
+	}
+	if len(keys) == 0 {
+		// No keys in the file: the zone is signed downstream (a signer
+		// fed by zone transfer adds them), and its CDS speak of those.
+		return
+	}
+	for i := range recs {
+		r := &recs[i]
+		if r.Type != dns.TypeCDS && r.Type != dns.TypeCDNSKEY {
+			continue
+		}
+		if !strings.EqualFold(r.Name, apex) {
+			continue // only the apex's speak for the zone's keys
+		}
+		for _, rr := range r.RRs {
+			if msg := childKeyMatches(rr, keys); msg != "" {
+				probs.Add(r.Pos, "%s %s: %s", r.Name, zonefile.TypeName(r.Type), msg)
+			}
+		}
+	}
+}
+
+// childKeyMatches says what is wrong with one CDS or CDNSKEY, "" if it
+// matches a DNSKEY of keys (or is a delete request).
+func childKeyMatches(rr dns.RR, keys []*dns.DNSKEY) string {
+	switch v := rr.(type) {
+	case *dns.CDS:
+		if v.KeyTag == 0 && v.Algorithm == 0 && v.DigestType == 0 {
+			return "" // delete the DS RRset (RFC 8078 §4)
+		}
+		for _, k := range keys {
+			if ds := k.ToDS(v.DigestType); ds != nil && ds.KeyTag == v.KeyTag && ds.Algorithm == v.Algorithm && strings.EqualFold(ds.Digest, v.Digest) {
+				return ""
+			}
+		}
+		return fmt.Sprintf("%d %d %d matches no DNSKEY of the zone (RFC 7344 §4.1)", v.KeyTag, v.Algorithm, v.DigestType)
+	case *dns.CDNSKEY:
+		if v.Algorithm == 0 {
+			return "" // delete the DS RRset (RFC 8078 §4)
+		}
+		for _, k := range keys {
+			if k.Flags == v.Flags && k.Protocol == v.Protocol && k.Algorithm == v.Algorithm && strings.ReplaceAll(k.PublicKey, " ", "") == strings.ReplaceAll(v.PublicKey, " ", "") {
+				return ""
+			}
+		}
+		return fmt.Sprintf("%d %d %d (key tag %d) matches no DNSKEY of the zone (RFC 7344 §4.1)", v.Flags, v.Protocol, v.Algorithm, v.KeyTag())
+	}
+	return ""
+}
+
+// nsec3Hashes checks the two hashes of an NSEC3 (RFC 5155 §3.3): the
+// owner's first label and the next hashed owner, in base32hex without
+// padding, of one length.
+func nsec3Hashes(v *dns.NSEC3) string {
+	owner := dns.SplitDomainName(v.Hdr.Name)
+	if len(owner) == 0 {
+		return "the owner has no hash label (RFC 5155 §3.3)"
+	}
+	o, err := base32.HexEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ToUpper(owner[0]))
+	if err != nil || len(o) == 0 {
+		return fmt.Sprintf("owner label %q is not a hash in base32hex without padding (RFC 5155 §3.3)", owner[0])
+	}
+	n, err := base32.HexEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ToUpper(v.NextDomain))
+	if err != nil || len(n) == 0 {
+		return fmt.Sprintf("next hashed owner %q is not a hash in base32hex without padding (RFC 5155 §3.3)", v.NextDomain)
+	}
+	if len(n) != len(o) {
+		return fmt.Sprintf("the next hashed owner is %d bytes, the owner's hash %d (RFC 5155 §3.3)", len(n), len(o))
+	}
+	return ""
 }

@@ -112,6 +112,7 @@ func compile(ctx context.Context, origin, file string, recs []zonefile.Record, o
 	z.nodes[apex] = &Node{Name: apex}
 	pack := make([]byte, 65535)
 	var hash contentHash
+	checkDNSSECApex(&probs, origin, recs)
 	for i := range recs {
 		if i%cancelCheckEvery == cancelCheckEvery-1 && ctx.Err() != nil {
 			return nil, nil, true

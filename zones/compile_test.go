@@ -1,6 +1,7 @@
 package zones
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -132,5 +133,62 @@ NS.sub A 192.0.2.3
 	z2, _ := Compile("example.com.", "t", mk("mail.x."), testCompileOpts)
 	if z1.Hash == z2.Hash {
 		t.Error("the content hash does not see the case of rdata names")
+	}
+}
+
+// TestCompileChecksAsNamedCheckzone: what BIND's checkzone test zones
+// refuse beyond syntax (bad-ds-2, bad-cds, bad-cdnskey, bad-svcb-*,
+// bad-_dns-svcb*, bad-nsec3-*) is refused here too, each at its record;
+// the well-formed forms load.
+func TestCompileChecksAsNamedCheckzone(t *testing.T) {
+	key := &dns.DNSKEY{Hdr: dns.RR_Header{Name: "example.com.", Rrtype: dns.TypeDNSKEY, Class: dns.ClassINET}, Flags: 257, Protocol: 3, Algorithm: dns.ECDSAP256SHA256,
+		PublicKey: "mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ=="}
+	ds := key.ToDS(dns.SHA256)
+	keyLine := "@ DNSKEY " + strings.TrimPrefix(key.String(), key.Hdr.String()) + "\n"
+	tests := []struct{ zone, want string }{
+		{"foo DS 1 8 2 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n",
+			"t.zone:2:1: foo.example.com.: a DS without NS records: a DS belongs at a delegation (RFC 4035 §2.4)"},
+		{keyLine + fmt.Sprintf("@ CDS %d 13 2 %s\n", ds.KeyTag+1, ds.Digest),
+			fmt.Sprintf("t.zone:3:1: example.com. CDS: %d 13 2 matches no DNSKEY of the zone (RFC 7344 §4.1)", ds.KeyTag+1)},
+		{keyLine + "@ CDNSKEY 257 3 13 " + strings.Replace(key.PublicKey, "md", "MD", 1) + "\n",
+			"t.zone:3:1: example.com. CDNSKEY: 257 3 13 (key tag 40866) matches no DNSKEY of the zone (RFC 7344 §4.1)"},
+		{"s SVCB 0 . mandatory=alpn\n",
+			"t.zone:2:1: s.example.com. SVCB: SvcParams in AliasMode (priority 0) are not allowed (RFC 9460 §2.4.2)"},
+		{"s HTTPS 1 . mandatory=port alpn=h2\n",
+			"t.zone:2:1: s.example.com. HTTPS: mandatory lists port, which the record does not set (RFC 9460 §8)"},
+		{"_dns SVCB 1 ns dohpath=/{?dns}\n",
+			"t.zone:2:1: _dns.example.com. SVCB: an SVCB record for a DNS server needs an alpn (RFC 9461 §4.1)"},
+		{"_443._dns SVCB 1 ns alpn=h2\n",
+			"t.zone:2:1: _443._dns.example.com. SVCB: alpn h2 is DNS over HTTPS, which needs a dohpath (RFC 9461 §5)"},
+		{"CPNMU=== NSEC3 1 1 12 aabbccdd CPNMU A\n",
+			`t.zone:2:1: cpnmu===.example.com. NSEC3: owner label "cpnmu===" is not a hash in base32hex without padding (RFC 5155 §3.3)`},
+		{"I7A7A184GGMI35K1E3IR650LKO7NOB5R NSEC3 1 0 10 76931F IMQ912BREQP1POLAH3RMONG A RRSIG\n",
+			"t.zone:2:1: i7a7a184ggmi35k1e3ir650lko7nob5r.example.com. NSEC3: the next hashed owner is 14 bytes, the owner's hash 20 (RFC 5155 §3.3)"},
+	}
+	for _, tt := range tests {
+		z, errs := compileMaster(t, tt.zone)
+		if z != nil || strings.Join(errs, "\n") != tt.want {
+			t.Errorf("%q:\n got %q\nwant %q", tt.zone, errs, tt.want)
+		}
+	}
+	z, errs := compileMaster(t, keyLine+fmt.Sprintf("@ CDS %d 13 2 %s\n", ds.KeyTag, ds.Digest)+
+		"@ CDNSKEY "+strings.TrimPrefix(key.String(), key.Hdr.String())+"\n"+
+		`sub NS ns.sub
+sub DS 1 8 2 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+s SVCB 0 svc.example.net.
+_dns SVCB 1 ns alpn=h2,dot dohpath=/dns-query{?dns}
+_853._dns SVCB 1 ns alpn=dot
+I7A7A184GGMI35K1E3IR650LKO7NOB5R NSEC3 1 0 10 76931F I7A7A184GGMI35K1E3IR650LKO7NOB5S A RRSIG
+`)
+	if z == nil {
+		t.Errorf("well-formed DNSSEC and SVCB data refused: %v", errs)
+	}
+	// CDS and CDNSKEY in a file without keys speak of a signer's keys,
+	// and the delete forms (RFC 8078 §4) match nothing by design.
+	if z, errs := compileMaster(t, "@ CDS 1 13 2 "+ds.Digest+"\n@ CDNSKEY 0 3 0 AA==\n"); z == nil {
+		t.Errorf("CDS without DNSKEY refused: %v", errs)
+	}
+	if z, errs := compileMaster(t, keyLine+"@ CDS 0 0 0 00\n"); z == nil {
+		t.Errorf("the CDS delete form refused: %v", errs)
 	}
 }

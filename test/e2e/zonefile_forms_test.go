@@ -98,6 +98,9 @@ func TestZoneFileRefusals(t *testing.T) {
 @ DS 60485 5 1 2BB183AF5F22588179A53B0A98631FAD1A292118
 s SSHFP 1 1 0123456789abcdef
 _443._tcp TLSA 3 1 1 0123
+foo DS 1 8 2 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+svc SVCB 0 . alpn=h2
+_dns SVCB 1 ns.bad.example. alpn=h2
 `
 	s := Start(t, Options{Files: map[string]string{"bad.example.zone": zone}})
 	if a := s.Dig("bad.example", "SOA"); a.Status != "REFUSED" {
@@ -108,6 +111,9 @@ _443._tcp TLSA 3 1 1 0123
 		"bad.example.zone:3:1: DS at the zone apex bad.example.: a DS belongs in the parent zone",
 		"bad.example.zone:4:1: s.bad.example. SSHFP: fingerprint type 1 needs 20 bytes, got 8",
 		"bad.example.zone:5:1: _443._tcp.bad.example. TLSA: matching type 1 needs 32 bytes, got 2",
+		"bad.example.zone:6:1: foo.bad.example.: a DS without NS records: a DS belongs at a delegation",
+		"bad.example.zone:7:1: svc.bad.example. SVCB: SvcParams in AliasMode (priority 0) are not allowed",
+		"bad.example.zone:8:1: _dns.bad.example. SVCB: alpn h2 is DNS over HTTPS, which needs a dohpath",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("check output lacks %q:\n%s", want, out)
