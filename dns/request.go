@@ -94,7 +94,10 @@ type request struct {
 func (r *request) opcode() int { return int(r.flags>>11) & 0xF }
 
 // parse reads a query packet. It is strict: anything but one question and
-// at most an OPT record (RFC 1035 §4.1, RFC 6891 §6.1.1) is refused.
+// at most an OPT record, in the additional section (RFC 1035 §4.1, RFC 6891
+// §6.1.1), is refused. The OPT is looked for even in a packet refused, so
+// that every error answer to an EDNS query carries one (RFC 6891 §7), and
+// its version is checked before the opcode (RFC 6891 §6.1.3).
 func (r *request) parse(p []byte) parseStatus {
 	if len(p) < headerLen {
 		return parseDrop
@@ -108,46 +111,69 @@ func (r *request) parse(p []byte) parseStatus {
 	an := binary.BigEndian.Uint16(p[6:])
 	ns := binary.BigEndian.Uint16(p[8:])
 	ar := binary.BigEndian.Uint16(p[10:])
+	st := parseFormErr
+	if off, ok := r.parseQuestions(p, qd); ok {
+		st = r.parseRecords(p, off, an, ns, ar)
+	}
 	if r.opcode() != opcodeQuery {
-		// Parse what we can so NOTIMP can echo the question and, when the
-		// request had one, an OPT (RFC 6891 §7).
-		if qd == 1 {
-			if end, ok := r.parseQuestion(p, headerLen); ok {
-				r.qend, r.haveQuestion = end, true
-				r.parseRecords(p, end, an, ns, ar)
-			}
+		// The layout of other opcodes' messages is theirs (DSO puts TLVs
+		// after the header, RFC 8490 §5.4): whatever did not parse, they
+		// are not implemented, unless their OPT speaks a version we do not.
+		if r.edns && r.version > 0 {
+			return parseBadVers
 		}
 		return parseNotImp
 	}
-	if qd != 1 {
-		return parseFormErr
-	}
-	end, ok := r.parseQuestion(p, headerLen)
-	if !ok {
-		return parseFormErr
-	}
-	r.qend, r.haveQuestion = end, true
-	if st := r.parseRecords(p, end, an, ns, ar); st != parseOK {
+	if st != parseOK {
 		return st
-	}
-	if r.qtype == typeOPT {
-		return parseFormErr
 	}
 	if r.edns && r.version > 0 {
 		return parseBadVers
 	}
+	if qd != 1 || r.qtype == typeOPT {
+		return parseFormErr
+	}
 	return parseOK
 }
 
+// parseQuestions reads the question section: the question when there is
+// one, else steps over the qd questions there are (to reach the OPT of a
+// query refused for their number). It returns the offset past them.
+func (r *request) parseQuestions(p []byte, qd uint16) (int, bool) {
+	if qd == 1 {
+		end, ok := r.parseQuestion(p, headerLen)
+		if ok {
+			r.qend, r.haveQuestion = end, true
+		}
+		return end, ok
+	}
+	off := headerLen
+	for i := 0; i < int(qd); i++ {
+		var ok bool
+		if off, ok = skipName(p, off); !ok || off+4 > len(p) {
+			return 0, false
+		}
+		off += 4
+	}
+	return off, true
+}
+
 // parseRecords reads the records after the question, which ends at off,
-// noting the OPT record.
+// noting the OPT record. An OPT outside the additional section is FORMERR
+// (RFC 6891 §6.1.1), but the records after it are still read so that an
+// OPT where it belongs is echoed.
 func (r *request) parseRecords(p []byte, off int, an, ns, ar uint16) parseStatus {
+	st := parseOK
 	// A query carries no answer or authority records; skip them if a
 	// client sends some, but they must be well formed.
 	for i := 0; i < int(an)+int(ns); i++ {
+		var t uint16
 		var ok bool
-		if off, _, ok = skipRR(p, off); !ok {
+		if off, t, ok = skipRR(p, off); !ok {
 			return parseFormErr
+		}
+		if t == typeOPT {
+			st = parseFormErr
 		}
 	}
 	for i := 0; i < int(ar); i++ {
@@ -167,14 +193,16 @@ func (r *request) parseRecords(p []byte, off int, an, ns, ar uint16) parseStatus
 		r.udpSize = binary.BigEndian.Uint16(p[start+3:])
 		r.version = p[start+6]
 		r.do = p[start+7]&0x80 != 0
-		if !r.parseOptions(p[start+11 : off]) {
+		// The options of a version we do not speak are not ours to judge:
+		// its answer is BADVERS (RFC 6891 §6.1.3).
+		if r.version == 0 && !r.parseOptions(p[start+11:off]) {
 			return parseFormErr
 		}
 	}
 	if off != len(p) {
 		return parseFormErr // trailing garbage
 	}
-	return parseOK
+	return st
 }
 
 // parseQuestion reads the question at off: an uncompressed name (a pointer
