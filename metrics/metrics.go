@@ -78,6 +78,7 @@ func NewCollector(src Sources) prometheus.Collector {
 	c.probeDuration = c.desc("probe_duration_seconds", "How long a target's last health check took.", "target")
 	c.probeTransitions = c.desc("probe_transitions_total", "State changes of a health-check target, including those before a restart (kept in the state file).", "target")
 	c.probeChecks = c.desc("probe_checks_total", "Health checks of a target completed since it was added.", "target")
+	c.probeLocalErrors = c.desc("probe_local_errors_total", "Health checks of a target that failed on this host (out of file descriptors, no buffer space, no local address), which leave its state as it was.", "target")
 	c.probeLastCheck = c.desc("probe_last_check_timestamp_seconds", "When a target's last health-check result came in, in Unix seconds.", "target")
 
 	c.siteLoad = c.desc("site_load", "A site's last reported load, 0 to 1.", "site")
@@ -109,6 +110,7 @@ type collector struct {
 	queries, latency, ecs                                                    *prometheus.Desc
 	answers, weight, effWeight, serving, override                            *prometheus.Desc
 	probeState, probeDuration, probeTransitions, probeChecks, probeLastCheck *prometheus.Desc
+	probeLocalErrors                                                         *prometheus.Desc
 	siteLoad, siteSmoothed, siteAge, siteDraining, siteFresh                 *prometheus.Desc
 	reloads, generation, lastReload, zoneSerial, zoneRecords, zoneDynamic    *prometheus.Desc
 	stateErrors, queryLog, aliasResolutions                                  *prometheus.Desc
@@ -263,6 +265,7 @@ func (c *collector) collectProbes(e emitter, ts []probes.TargetStatus, snap *zon
 		}
 		e.counter(c.probeTransitions, float64(t.Transitions), name)
 		e.counter(c.probeChecks, float64(t.Checks), name)
+		e.counter(c.probeLocalErrors, float64(t.LocalErrors), name)
 		if t.Checks > 0 {
 			e.gauge(c.probeDuration, t.LastDuration.Seconds(), name)
 		}

@@ -70,6 +70,13 @@
 // state once known when rise and fall are 2 or more, and is never taken
 // down from unknown: it keeps being served.
 //
+// A check that fails on this host rather than on the target (out of file
+// descriptors, no buffer space or memory for a socket, no local address;
+// see localErrnos for the list and why) has no result: the target keeps
+// its state and its runs of successes and failures, the failure is
+// counted (TargetStatus.LocalErrors) and logged at Warn once per target
+// and state. A starved prober therefore never changes answers.
+//
 // Each change is logged (Info: target, from, to, reason, error; the
 // change from unknown to up, which changes no answer, at Debug) and a new
 // pool.HealthTable is published within 10ms (changes that come together

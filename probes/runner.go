@@ -135,6 +135,14 @@ type target struct {
 	lastDur     time.Duration
 	transitions uint32
 	savedAt     time.Time
+
+	// localErrors counts checks that this host could not run (see
+	// isLocal); localLogged is set once one is logged in the current
+	// state, so that a host out of descriptors logs one line per target
+	// rather than one per check.
+	localErrors  uint64
+	lastLocalErr string
+	localLogged  bool
 }
 
 // TargetStatus describes one target, for logs, explain and status pages.
@@ -154,6 +162,13 @@ type TargetStatus struct {
 	Checks              uint64 // results since the target was added
 	// LastDuration is how long the last check took.
 	LastDuration time.Duration
+	// LocalErrors counts the checks that failed on this host (out of
+	// file descriptors, no buffer space, no local address...) rather
+	// than on the target; they leave State and the runs of results as
+	// they were and are not in Checks. LastLocalError is the last one's
+	// error.
+	LocalErrors    uint64
+	LastLocalError string
 }
 
 // Transition is one change of a target's state, for OnTransition.
@@ -455,6 +470,10 @@ func (r *Runner) result(t *target, start time.Time, err error) {
 		r.mu.Unlock()
 		return
 	}
+	if isLocal(err) {
+		r.localResult(t, start, err)
+		return
+	}
 	t.checks++
 	from := t.state
 	changed := t.step(err == nil, t.check.Rise, t.check.Fall)
@@ -467,14 +486,9 @@ func (r *Runner) result(t *target, start time.Time, err error) {
 	if changed {
 		t.lastChange = now
 		t.transitions++
+		t.localLogged = false
 	}
-	mono := time.Now()
-	t.due = start.Add(nextDelay(t.interval, t.checks == 1))
-	if t.due.Before(mono) {
-		t.due = mono
-	}
-	heap.Push(&r.queue, t)
-	first := t.idx == 0
+	first := r.requeue(t, start)
 	if r.Store != nil && (changed || now.Sub(t.savedAt) >= saveIntervals*t.interval) {
 		r.dirty[t.key] = t.record()
 		t.savedAt = now
@@ -514,6 +528,40 @@ func (r *Runner) result(t *target, start time.Time, err error) {
 		poke(r.flushWake)
 	}
 	poke(r.pubWake)
+}
+
+// requeue schedules t's next check and reports whether it is now the
+// first due. r.mu is held.
+func (r *Runner) requeue(t *target, start time.Time) (first bool) {
+	mono := time.Now()
+	t.due = start.Add(nextDelay(t.interval, t.checks+t.localErrors == 1))
+	if t.due.Before(mono) {
+		t.due = mono
+	}
+	heap.Push(&r.queue, t)
+	return t.idx == 0
+}
+
+// localResult records a check that this host could not run: the result
+// is unknown, so t keeps its state and its runs of successes and
+// failures, nothing is saved, and the next check comes at the usual
+// interval. It is logged once per target while the target stays in one
+// state. r.mu is held; localResult releases it.
+func (r *Runner) localResult(t *target, start time.Time, err error) {
+	t.localErrors++
+	t.lastLocalErr = err.Error()
+	logIt := !t.localLogged
+	t.localLogged = true
+	state := t.state
+	first := r.requeue(t, start)
+	r.mu.Unlock()
+	if first {
+		poke(r.wake)
+	}
+	if logIt {
+		r.log().Warn("health check failed on this host, not on the target; the target keeps its state until checks can run",
+			"target", describe(t.check), "state", state.String(), "err", err)
+	}
 }
 
 func inARow(n int, what string) string {
@@ -682,7 +730,7 @@ func (r *Runner) Status() []TargetStatus {
 			Key: t.key, Protocol: t.check.Protocol, Address: t.check.Address, Port: t.check.Port,
 			State: t.state, LastCheck: t.lastCheck, LastChange: t.lastChange, LastError: t.lastErr,
 			Successes: t.succ, Failures: t.fail, Transitions: int(t.transitions), Checks: t.checks,
-			LastDuration: t.lastDur,
+			LastDuration: t.lastDur, LocalErrors: t.localErrors, LastLocalError: t.lastLocalErr,
 		})
 	}
 	r.mu.Unlock()

@@ -221,7 +221,7 @@ func TestInFlightBound(t *testing.T) {
 				break
 			}
 		}
-		time.Sleep(20 * time.Millisecond) // a slow server
+		time.Sleep(20 * time.Millisecond) // a slow server, well inside the check's timeout (a check cut short by its timeout while the handler still runs would be one more in flight)
 		cur.Add(-1)
 		total.Add(1)
 	})
@@ -229,7 +229,7 @@ func TestInFlightBound(t *testing.T) {
 	var checks []*pool.Check
 	for i := range targets {
 		checks = append(checks, &pool.Check{Protocol: "HTTP", Address: "127.0.0.17", Port: port,
-			Path: fmt.Sprintf("/t%d", i), Interval: 50 * time.Millisecond, Timeout: 50 * time.Millisecond})
+			Path: fmt.Sprintf("/t%d", i), Interval: 500 * time.Millisecond, Timeout: 400 * time.Millisecond})
 	}
 	r := &Runner{MaxInFlight: limit}
 	r.SetTargets(checks)

@@ -57,7 +57,12 @@ type Logger struct {
 	closed    atomic.Bool
 	queue     chan entry
 	bufs      sync.Pool
-	now       func() time.Time
+	// queued is the bytes of the buffers of the entries in the queue (and
+	// the one being written); Log drops an entry that would take it past
+	// maxBytes.
+	queued   atomic.Int64
+	maxBytes int64
+	now      func() time.Time
 
 	logged, dropped, errs atomic.Uint64
 
@@ -81,6 +86,7 @@ type entry struct {
 	client, server      netip.AddrPort
 	received, responded time.Time
 	buf                 *[]byte
+	size                int64 // cap(*buf), counted in Logger.queued
 	qlen                int
 	tcp, dropped        bool
 }
@@ -162,13 +168,14 @@ func open(c config.QueryLog, version string, log *slog.Logger, o options) (*Logg
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &Logger{
-		queue:  make(chan entry, c.QueueLength()),
-		now:    o.now,
-		log:    log.With("component", "querylog"),
-		opts:   o,
-		stop:   make(chan struct{}),
-		cancel: cancel,
-		done:   make(chan struct{}),
+		queue:    make(chan entry, c.QueueLength()),
+		maxBytes: c.QueueBytes(),
+		now:      o.now,
+		log:      log.With("component", "querylog"),
+		opts:     o,
+		stop:     make(chan struct{}),
+		cancel:   cancel,
+		done:     make(chan struct{}),
 	}
 	l.threshold, l.all = c.Threshold()
 	l.bufs.New = func() any {
@@ -220,7 +227,9 @@ func open(c config.QueryLog, version string, log *slog.Logger, o options) (*Logg
 // response time is taken now. response is nil (or empty) when the query
 // was dropped without an answer. Log returns at once: it copies the
 // packets only when the query is sampled, and drops the query (counted in
-// Stats.Dropped) when the queue is full. The caller may reuse query and
+// Stats.Dropped) when the queue is full: it holds query_log.buffer
+// entries, and query_log.buffer_bytes bytes of buffers holding their
+// packets (a buffer's capacity counts, as that is what it holds). The caller may reuse query and
 // response as soon as Log returns. Log on a nil or closed Logger does
 // nothing.
 func (l *Logger) Log(client, server netip.AddrPort, tcp bool, query, response []byte, received time.Time) {
@@ -233,10 +242,22 @@ func (l *Logger) Log(client, server netip.AddrPort, tcp bool, query, response []
 	if l.closed.Load() {
 		return
 	}
-	bp := l.bufs.Get().(*[]byte)
 	n := len(query) + len(response)
+	if l.queued.Load()+int64(n) > l.maxBytes {
+		// Full already: do not copy (or allocate) to drop it.
+		l.dropped.Add(1)
+		return
+	}
+	bp := l.bufs.Get().(*[]byte)
 	if cap(*bp) < n {
 		*bp = make([]byte, 0, n)
+	}
+	size := int64(cap(*bp))
+	if l.queued.Add(size) > l.maxBytes {
+		l.unqueue(size)
+		l.dropped.Add(1)
+		l.putBuf(bp)
+		return
 	}
 	b := append(append((*bp)[:0], query...), response...)
 	*bp = b
@@ -246,6 +267,7 @@ func (l *Logger) Log(client, server netip.AddrPort, tcp bool, query, response []
 		received:  received,
 		responded: l.now(),
 		buf:       bp,
+		size:      size,
 		qlen:      len(query),
 		tcp:       tcp,
 		dropped:   len(response) == 0,
@@ -253,10 +275,14 @@ func (l *Logger) Log(client, server netip.AddrPort, tcp bool, query, response []
 	select {
 	case l.queue <- e:
 	default:
+		l.unqueue(size)
 		l.dropped.Add(1)
 		l.putBuf(bp)
 	}
 }
+
+// unqueue takes the bytes of an entry that left the queue off the count.
+func (l *Logger) unqueue(size int64) { l.queued.Add(-size) }
 
 func (l *Logger) putBuf(bp *[]byte) {
 	if cap(*bp) <= poolBufMaxKeep {
@@ -343,6 +369,7 @@ func (l *Logger) shutdown() error {
 			} else {
 				l.dropped.Add(1)
 				l.putBuf(e.buf)
+				l.unqueue(e.size)
 			}
 			continue
 		default:
@@ -375,6 +402,7 @@ func (l *Logger) write(e *entry) {
 		}
 	}
 	l.putBuf(e.buf)
+	l.unqueue(e.size)
 	e.buf = nil
 	switch {
 	case failed:

@@ -245,3 +245,43 @@ func benchmarkLog(b *testing.B, l *Logger) {
 		l.Log(client, server, false, q, r, now)
 	}
 }
+
+// TestBufferBytes: with a stuck writer, large entries fill the byte bound
+// long before the entry bound; the queued bytes never exceed it, the rest
+// is dropped, and the bytes are given back as entries are written.
+func TestBufferBytes(t *testing.T) {
+	release := make(chan struct{})
+	var written atomic.Int64
+	hook := newHook(func(*entry) error { <-release; written.Add(1); return nil })
+	const bound = config.MinQueryLogBufferBytes
+	l := mustOpen(t, config.QueryLog{Buffer: 1000, BufferBytes: bound}, fastOptions(hook))
+	big := make([]byte, 20000) // a query and an answer of 20000 bytes: 40000 a entry
+	client, server := netip.MustParseAddrPort("192.0.2.1:1"), netip.MustParseAddrPort("192.0.2.53:53")
+
+	const n, fit = 100, bound / 40000 // 3 entries fit: one written, two queued
+	for i := range n {
+		l.Log(client, server, true, big, big, t0)
+		if q := l.queued.Load(); q > bound {
+			t.Fatalf("after %d entries: %d bytes queued, bound %d", i+1, q, bound)
+		}
+	}
+	if s := l.Stats(); s.Dropped != n-fit {
+		t.Errorf("Stats = %+v, want %d dropped (%d entries of 40000 bytes fit in %d)", s, n-fit, fit, bound)
+	}
+	close(release)
+	deadline := time.Now().Add(5 * time.Second)
+	for written.Load() < fit || l.queued.Load() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("written %d, queued %d bytes: want %d written and none queued", written.Load(), l.queued.Load(), fit)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// Room again: the next entry is taken.
+	l.Log(client, server, true, big, big, t0)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s := l.Stats(); s.Logged != fit+1 || s.Dropped != n-fit {
+		t.Errorf("Stats = %+v, want %d logged and %d dropped", s, fit+1, n-fit)
+	}
+}

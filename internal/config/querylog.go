@@ -20,6 +20,11 @@ type QueryLog struct {
 	// Buffer bounds the queries waiting to be written; 10000 when zero.
 	// Beyond it queries are dropped (counted), never waited for.
 	Buffer int `yaml:"buffer"`
+	// BufferBytes bounds the bytes of the packets waiting to be written
+	// (the buffers their copies are held in); DefaultQueryLogBufferBytes
+	// when zero. Beyond it queries are dropped (counted) too: Buffer
+	// alone would let large TCP answers hold up to 128 KiB each.
+	BufferBytes int64 `yaml:"buffer_bytes"`
 }
 
 // Dnstap is the `query_log.dnstap:` section: at most one of Socket
@@ -39,6 +44,14 @@ type Dnstap struct {
 const (
 	// DefaultQueryLogBuffer is the queue length when QueryLog.Buffer is zero.
 	DefaultQueryLogBuffer = 10000
+	// DefaultQueryLogBufferBytes is the byte bound when
+	// QueryLog.BufferBytes is zero: 64 MiB.
+	DefaultQueryLogBufferBytes = 64 << 20
+	// MinQueryLogBufferBytes lets the largest entry in, a TCP query and
+	// answer of 64 KiB each, so that no query is too large to be logged.
+	MinQueryLogBufferBytes = 128 << 10
+	// maxBufferBytes keeps a typo from letting the log hold gigabytes.
+	maxBufferBytes = 4 << 30
 	// maxBuffer keeps a typo from reserving gigabytes: each slot holds
 	// about 150 bytes of bookkeeping plus the copied packets.
 	maxBuffer = 1_000_000
@@ -70,6 +83,10 @@ func (c QueryLog) ValidateOutputs(needOutput bool) error {
 	if c.Buffer < 0 || c.Buffer > maxBuffer {
 		add("query_log.buffer: must be between 0 (meaning %d) and %d, got %d", DefaultQueryLogBuffer, maxBuffer, c.Buffer)
 	}
+	if c.BufferBytes != 0 && (c.BufferBytes < MinQueryLogBufferBytes || c.BufferBytes > maxBufferBytes) {
+		add("query_log.buffer_bytes: must be 0 (meaning %d) or between %d and %d bytes, got %d",
+			DefaultQueryLogBufferBytes, MinQueryLogBufferBytes, int64(maxBufferBytes), c.BufferBytes)
+	}
 	d := c.Dnstap
 	if d.Socket != "" && d.File != "" {
 		add("query_log.dnstap: give socket or file, not both")
@@ -92,6 +109,14 @@ func (c QueryLog) QueueLength() int {
 		return DefaultQueryLogBuffer
 	}
 	return c.Buffer
+}
+
+// QueueBytes is the byte bound of the queue, with the default applied.
+func (c QueryLog) QueueBytes() int64 {
+	if c.BufferBytes == 0 {
+		return DefaultQueryLogBufferBytes
+	}
+	return c.BufferBytes
 }
 
 // Threshold turns Sample into a compare against a uniform uint64: a query

@@ -22,6 +22,12 @@ func TestQueryLogValidate(t *testing.T) {
 		{name: "sample NaN", c: QueryLog{Sample: math.NaN(), JSON: "/q"}, want: []string{"query_log.sample: must be in (0, 1], got NaN"}},
 		{name: "buffer negative", c: QueryLog{Buffer: -1, JSON: "/q"}, want: []string{"query_log.buffer: must be between 0 (meaning 10000) and 1000000, got -1"}},
 		{name: "buffer huge", c: QueryLog{Buffer: 1 << 30, JSON: "/q"}, want: []string{"query_log.buffer:"}},
+		{name: "buffer_bytes at the minimum", c: QueryLog{BufferBytes: MinQueryLogBufferBytes, JSON: "/q"}},
+		{name: "buffer_bytes at the maximum", c: QueryLog{BufferBytes: maxBufferBytes, JSON: "/q"}},
+		{name: "buffer_bytes negative", c: QueryLog{BufferBytes: -1, JSON: "/q"},
+			want: []string{"query_log.buffer_bytes: must be 0 (meaning 67108864) or between 131072 and 4294967296 bytes, got -1"}},
+		{name: "buffer_bytes below the largest entry", c: QueryLog{BufferBytes: MinQueryLogBufferBytes - 1, JSON: "/q"}, want: []string{"query_log.buffer_bytes:"}},
+		{name: "buffer_bytes huge", c: QueryLog{BufferBytes: maxBufferBytes + 1, JSON: "/q"}, want: []string{"query_log.buffer_bytes:"}},
 		{name: "socket and file", c: QueryLog{Dnstap: Dnstap{Socket: "/s", File: "/f"}}, want: []string{"query_log.dnstap: give socket or file, not both"}},
 		{name: "socket path too long", c: QueryLog{Dnstap: Dnstap{Socket: long}}, want: []string{"query_log.dnstap.socket: the path is 108 bytes"}},
 		{name: "same file twice", c: QueryLog{JSON: "/var/log/q", Dnstap: Dnstap{File: "/var/log/./q"}}, want: []string{"query_log.json and query_log.dnstap.file: both name"}},
@@ -54,6 +60,20 @@ func TestQueryLogValidate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestQueryLogQueueBytes(t *testing.T) {
+	for _, tc := range []struct {
+		c    QueryLog
+		want int64
+	}{
+		{QueryLog{}, 64 << 20},
+		{QueryLog{BufferBytes: 1 << 20}, 1 << 20},
+	} {
+		if got := tc.c.QueueBytes(); got != tc.want {
+			t.Errorf("%+v.QueueBytes() = %d, want %d", tc.c, got, tc.want)
+		}
 	}
 }
 
