@@ -368,7 +368,7 @@ func (rc *Receiver) accept(w http.ResponseWriter, req *http.Request) (site strin
 		return site, reject{http.StatusConflict, ReasonSkew, fmt.Sprintf("ts %d is %ds from the server's clock (%d); at most %ds allowed", rep.TS, d, now.Unix(), maxSkew)}
 	}
 	if prev, ok := rc.table.Site(site); ok {
-		if msg := after(rep, prev.Report, maxSkew); msg != "" {
+		if msg := after(rep, prev, now, maxSkew); msg != "" {
 			return site, reject{http.StatusConflict, ReasonReplay, msg}
 		}
 	}
@@ -388,25 +388,22 @@ func (rc *Receiver) accept(w http.ResponseWriter, req *http.Request) (site strin
 	return site, reject{}
 }
 
-// after says why r does not follow last, the site's last accepted report,
-// or returns "" when it does. r follows last when its ts is not before
-// last's and either its seq is above last's or its ts is more than maxSkew
-// (seconds) after last's. This is a strict order (irreflexive and
-// transitive), and every accepted report follows the one before it, so a
-// report once accepted never follows the last accepted again: a replay is
-// always refused, also across restarts (the last report is stored). Yet a
-// report with a huge seq blocks its site only until the agent's ts passes
-// the huge one's by maxSkew, and the ts window already bounds how far
-// ahead a ts can be.
-func after(r, last loadreport.Report, maxSkew int64) string {
-	switch {
-	case r.TS < last.TS:
-		return fmt.Sprintf("ts %d is before %d, the last accepted", r.TS, last.TS)
-	case r.Seq > last.Seq || r.TS-last.TS > maxSkew:
+// after says why r, received at now, may not follow last, the site's last
+// accepted report, or returns "" when it may. It may when its seq is
+// above last's, or when last was received more than 2·maxSkew seconds
+// ago. The second case keeps a huge seq from locking its site out for
+// ever, and it lets no report be accepted twice: a report accepted at
+// server time T has a ts of at most T+maxSkew, so from T+2·maxSkew on it
+// fails the ts window; every report accepted before last was accepted no
+// later than last, so once the gap since last passes 2·maxSkew none of
+// them can pass the window again. The bound rests on the server's clock
+// (Received is stored, so it holds across restarts).
+func after(r loadreport.Report, last SiteState, now time.Time, maxSkew int64) string {
+	gap := now.Unix() - last.Received.Unix()
+	if r.Seq > last.Report.Seq || gap > 2*maxSkew {
 		return ""
-	default:
-		return fmt.Sprintf("seq %d is not above %d, the last accepted, and ts %d is not more than %ds after its ts %d", r.Seq, last.Seq, r.TS, maxSkew, last.TS)
 	}
+	return fmt.Sprintf("seq %d is not above %d, the last accepted (received %ds ago; a seq not above it is accepted only once that is more than %ds, twice the ts window)", r.Seq, last.Report.Seq, gap, 2*maxSkew)
 }
 
 func writeError(w http.ResponseWriter, rj reject) {
