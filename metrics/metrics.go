@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"net/http"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -86,6 +88,7 @@ func NewCollector(src Sources) prometheus.Collector {
 	c.siteAge = c.desc("site_report_age_seconds", "Time since a site's last accepted report was received.", "site")
 	c.siteDraining = c.desc("site_draining", "1 when a site's last report asks to drain it, else 0.", "site")
 	c.siteFresh = c.desc("site_fresh", "1 when a site's last report is no older than reports.stale_after (so it counts), else 0.", "site")
+	c.reportsRefused = c.desc("reports_refused_total", "Load reports refused, by reason: method (not POST), size (body too large), signature (missing, malformed or not matching), decode (not a valid report), site (not configured), address (one the site may not report), skew (ts too far from the server's clock), replay (seq and ts not after the last accepted), store (the state file failed).", "reason")
 
 	c.reloads = c.desc("reloads_total", "Zone loads: ok counts loads that published a new snapshot, failed those that refused at least one zone file (one load can count in both).", "result")
 	c.generation = c.desc("snapshot_generation", "Generation of the zones snapshot being served; it increases with every snapshot published.")
@@ -111,7 +114,7 @@ type collector struct {
 	answers, weight, effWeight, serving, override                            *prometheus.Desc
 	probeState, probeDuration, probeTransitions, probeChecks, probeLastCheck *prometheus.Desc
 	probeLocalErrors                                                         *prometheus.Desc
-	siteLoad, siteSmoothed, siteAge, siteDraining, siteFresh                 *prometheus.Desc
+	siteLoad, siteSmoothed, siteAge, siteDraining, siteFresh, reportsRefused *prometheus.Desc
 	reloads, generation, lastReload, zoneSerial, zoneRecords, zoneDynamic    *prometheus.Desc
 	stateErrors, queryLog, aliasResolutions                                  *prometheus.Desc
 }
@@ -149,6 +152,12 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if s.Sites != nil {
 		c.collectSites(e, s.Sites.Sites(), cmp.Or(s.StaleAfter, receiver.DefaultStaleAfter), now)
+	}
+	if s.ReportsRefused != nil {
+		refused := s.ReportsRefused()
+		for _, reason := range slices.Sorted(maps.Keys(refused)) {
+			e.counter(c.reportsRefused, float64(refused[reason]), reason)
+		}
 	}
 	c.collectZones(e, s, snap)
 	if s.StateErrors != nil {

@@ -222,7 +222,7 @@ func newEnv(t *testing.T) *env {
 	src := Sources{
 		Version: "v1.2.3-test", Started: now.Add(-time.Hour),
 		Snapshot: h.Snapshot, Queries: stats, Answers: tally, Dynamic: model, Overrides: health.Overrides,
-		Probes: runner, Sites: rc, StaleAfter: 30 * time.Second, Reloads: reloads, StateErrors: st.Errors,
+		Probes: runner, Sites: rc, StaleAfter: 30 * time.Second, ReportsRefused: rc.Refused, Reloads: reloads, StateErrors: st.Errors,
 		QueryLog:         func() (uint64, uint64, uint64) { return 7, 2, 1 },
 		AliasResolutions: func() (uint64, uint64, uint64) { return 5, 1, 3 },
 	}

@@ -35,6 +35,9 @@ type Sources struct {
 	// longer counts (receiver.DefaultStaleAfter when zero).
 	Sites      SiteLister
 	StaleAfter time.Duration
+	// ReportsRefused counts the refused load reports by reason
+	// (receiver.Receiver.Refused).
+	ReportsRefused func() map[string]uint64
 	// Reloads counts the zone loads.
 	Reloads *status.Reloads
 	// StateErrors counts the failed state-file transactions.

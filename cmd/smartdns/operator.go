@@ -35,6 +35,7 @@ func metricsSources(src *status.Sources) metrics.Sources {
 	}
 	if src.Reports != nil {
 		m.Sites = src.Reports
+		m.ReportsRefused = src.Reports.Refused
 		if m.StaleAfter == 0 {
 			m.StaleAfter = src.Reports.StaleAfter
 		}

@@ -308,7 +308,7 @@ func (s *server) reconfigure() {
 	s.loader.Reconfigure(cfg.Zones, s.options(cfg))
 	s.src.SetToken(cfg.API.Token)
 	if s.web != nil {
-		s.web.reports.SetKeys(siteKeys(cfg))
+		s.web.reports.SetSites(siteKeys(cfg), siteAddresses(cfg))
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/smartdns/smartdns/internal/config"
@@ -32,6 +33,7 @@ type webServer struct {
 func newWeb(cfg *config.Config, src *status.Sources, log *slog.Logger) (*webServer, error) {
 	rc := &receiver.Receiver{
 		Keys:       siteKeys(cfg),
+		Addresses:  siteAddresses(cfg),
 		Store:      src.Store,
 		Health:     src.Health,
 		StaleAfter: cfg.Reports.StaleAfter,
@@ -110,4 +112,16 @@ func siteKeys(cfg *config.Config) map[string][]byte {
 		keys[name] = s.Secret
 	}
 	return keys
+}
+
+// siteAddresses are the prefixes each configured site may report; a site
+// that lists none is left out (it may report any address).
+func siteAddresses(cfg *config.Config) map[string][]netip.Prefix {
+	out := make(map[string][]netip.Prefix, len(cfg.Sites))
+	for name, s := range cfg.Sites {
+		if s.Prefixes != nil {
+			out[name] = s.Prefixes
+		}
+	}
+	return out
 }

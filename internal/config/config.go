@@ -104,12 +104,20 @@ type TLS struct {
 	Key  string `yaml:"key"`
 }
 
-// Site is a site that may report load: its HMAC key, inline or in a file.
+// Site is a site that may report load: its HMAC key, inline or in a file,
+// and the addresses its reports may name.
 type Site struct {
 	Key     string `yaml:"key"`
 	KeyFile string `yaml:"key_file"`
+	// Addresses are the addresses (192.0.2.1) and prefixes (192.0.2.0/28)
+	// the site may report. Left out, it may report any address (the
+	// server warns: a leaked key could then steer every address).
+	Addresses []string `yaml:"addresses"`
 	// Secret is the key's bytes, filled by Load.
 	Secret []byte `yaml:"-"`
+	// Prefixes are Addresses parsed, a single address as a /32 or /128;
+	// nil when Addresses is left out. Filled by Load.
+	Prefixes []netip.Prefix `yaml:"-"`
 }
 
 // API holds the bearer token that the status API's writes (overrides)
@@ -280,6 +288,7 @@ func Parse(path string, data []byte) (*Config, diag.Problems) {
 		if site.Secret != nil && len(site.Secret) < 16 {
 			probs.Add(at, "sites.%s: the key is %d bytes; use at least 16 (e.g. openssl rand -hex 32)", name, len(site.Secret))
 		}
+		site.Prefixes = parseSiteAddresses(name, site.Addresses, yamlx.Find(root, "sites", name, "addresses"), pos("sites", name), file.At, &probs)
 		c.Sites[name] = site
 	}
 	switch {
@@ -342,6 +351,53 @@ func Parse(path string, data []byte) (*Config, diag.Problems) {
 		return nil, probs
 	}
 	return c, probs
+}
+
+// parseSiteAddresses parses a site's addresses (list is their YAML node,
+// nil when left out), each an address or a prefix with no bits set past
+// its length. It returns nil when addresses is left out.
+func parseSiteAddresses(site string, addresses []string, list *yaml.Node, sitePos diag.Pos, at func(line, col int) diag.Pos, probs *diag.Problems) []netip.Prefix {
+	if list == nil {
+		return nil
+	}
+	if len(addresses) == 0 {
+		probs.Add(at(list.Line, list.Column), "sites.%s.addresses: empty; list the addresses the site may report, or leave the key out to allow any", site)
+		return nil
+	}
+	out := make([]netip.Prefix, 0, len(addresses))
+	for i, a := range addresses {
+		p := sitePos
+		if list.Kind == yaml.SequenceNode && i < len(list.Content) {
+			p = at(list.Content[i].Line, list.Content[i].Column)
+		}
+		var pfx netip.Prefix
+		if strings.Contains(a, "/") {
+			var err error
+			pfx, err = netip.ParsePrefix(a)
+			if err != nil {
+				probs.Add(p, "sites.%s.addresses: %q is not an address or prefix (%v)", site, a, err)
+				continue
+			}
+			if pfx.Addr().Is4In6() {
+				probs.Add(p, "sites.%s.addresses: %q is an IPv4-mapped prefix; write it as IPv4", site, a)
+				continue
+			}
+			if m := pfx.Masked(); m != pfx {
+				probs.Add(p, "sites.%s.addresses: %q has bits set past /%d; did you mean %s?", site, a, pfx.Bits(), m)
+				continue
+			}
+		} else {
+			ip, err := netip.ParseAddr(a)
+			if err != nil || ip.Zone() != "" {
+				probs.Add(p, "sites.%s.addresses: %q is not an address or prefix", site, a)
+				continue
+			}
+			ip = ip.Unmap()
+			pfx = netip.PrefixFrom(ip, ip.BitLen())
+		}
+		out = append(out, pfx)
+	}
+	return out
 }
 
 // parseAlias checks the alias section and fills its defaults.

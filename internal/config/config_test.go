@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -184,5 +185,57 @@ soa: {rname: hostmaster.example.com.}
 	}
 	if strings.Join(c.Listen, ",") != "127.0.0.1:0,[::1]:0" || c.HTTP != "127.0.0.1:0" {
 		t.Fatalf("listen %v http %q", c.Listen, c.HTTP)
+	}
+}
+
+// sites.<name>.addresses takes addresses and prefixes; each bad one is an
+// error at its own position, and leaving the key out allows any address
+// (Prefixes nil).
+func TestSiteAddresses(t *testing.T) {
+	const head = "listen: [127.0.0.1:53]\nzones: zones\nsites:\n"
+	const key = "0123456789abcdef"
+	for _, tc := range []struct {
+		name, body string
+		want       []netip.Prefix
+		errs       []string
+	}{
+		{"addresses and prefixes", "  fra:\n    key: " + key + "\n    addresses: [192.0.2.0/28, 2001:db8::1, 198.51.100.7, '::ffff:203.0.113.1', 2001:db8:1::/48]\n",
+			[]netip.Prefix{netip.MustParsePrefix("192.0.2.0/28"), netip.MustParsePrefix("2001:db8::1/128"), netip.MustParsePrefix("198.51.100.7/32"),
+				netip.MustParsePrefix("203.0.113.1/32"), netip.MustParsePrefix("2001:db8:1::/48")}, nil},
+		{"left out", "  fra:\n    key: " + key + "\n", nil, nil},
+		{"block list", "  fra:\n    key: " + key + "\n    addresses:\n      - 192.0.2.1\n      - nope\n      - 192.0.2.1/33\n",
+			nil, []string{`:8:9: sites.fra.addresses: "nope" is not an address or prefix`, `:9:9: sites.fra.addresses: "192.0.2.1/33" is not an address or prefix`}},
+		{"host bits", "  fra: {key: " + key + ", addresses: [192.0.2.1/28]}\n",
+			nil, []string{`:4:44: sites.fra.addresses: "192.0.2.1/28" has bits set past /28; did you mean 192.0.2.0/28?`}},
+		{"zone", "  fra: {key: " + key + ", addresses: ['fe80::1%eth0']}\n",
+			nil, []string{`:4:44: sites.fra.addresses: "fe80::1%eth0" is not an address or prefix`}},
+		{"mapped prefix", "  fra: {key: " + key + ", addresses: ['::ffff:192.0.2.0/120']}\n",
+			nil, []string{`:4:44: sites.fra.addresses: "::ffff:192.0.2.0/120" is an IPv4-mapped prefix`}},
+		{"empty", "  fra: {key: " + key + ", addresses: []}\n",
+			nil, []string{`:4:43: sites.fra.addresses: empty`}},
+		{"not a list", "  fra: {key: " + key + ", addresses: 192.0.2.1}\n",
+			nil, []string{`:4:`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, probs := Load(writeConfig(t, head+tc.body))
+			if tc.errs == nil {
+				if c == nil || probs.HasErrors() {
+					t.Fatalf("problems: %v", probs)
+				}
+				if got := c.Sites["fra"].Prefixes; !reflect.DeepEqual(got, tc.want) {
+					t.Fatalf("prefixes %v, want %v", got, tc.want)
+				}
+				return
+			}
+			if c != nil {
+				t.Fatal("config with errors returned")
+			}
+			msgs := probs.Error()
+			for _, w := range tc.errs {
+				if !strings.Contains(msgs, w) {
+					t.Errorf("missing %q in:\n%s", w, msgs)
+				}
+			}
+		})
 	}
 }

@@ -16,9 +16,17 @@
 //  5. site not configured: 403;
 //  6. signature does not match the site's key (constant-time): 401;
 //  7. strict decoding fails: 400 naming the field;
-//  8. ts more than MaxSkew (30 s) from the server's clock, or seq not
-//     above the last accepted for the site: 409 (replay);
-//  9. the store fails: 500; otherwise 204.
+//  8. an address the site may not report (Receiver.Addresses): 403
+//     naming it;
+//  9. ts more than MaxSkew (30 s) from the server's clock, or seq not
+//     above the last accepted for the site while that was received at
+//     most 2·MaxSkew ago: 409 (replay; see after for why this bounds a
+//     huge seq's lock-out and still accepts no report twice);
+//  10. the store fails: 500; otherwise 204.
+//
+// Each refusal is counted by reason (Receiver.Refused, the metric
+// smartdns_reports_refused_total) and logged with the sender's address,
+// at most once a second per reason.
 //
 // The signature can only be checked once the site, and so the key, is
 // known; so only the site is read before it, and the detailed format

@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -63,7 +66,12 @@ func (m *memReports) LoadReports() (map[string]StoredReport, error) {
 func newTestReceiver(st ReportStore) (*Receiver, *pool.HealthTable) {
 	h := &pool.HealthTable{}
 	return &Receiver{
-		Keys:   map[string][]byte{"fra": fraKey, "iad": iadKey},
+		Keys: map[string][]byte{"fra": fraKey, "iad": iadKey},
+		// fra may report its prefix and one IPv6 address; iad, listing
+		// none, any address.
+		Addresses: map[string][]netip.Prefix{
+			"fra": {netip.MustParsePrefix("192.0.2.0/28"), netip.MustParsePrefix("2001:db8::1/128")},
+		},
 		Store:  st,
 		Health: h,
 		Now:    func() time.Time { return rxNow },
@@ -72,6 +80,11 @@ func newTestReceiver(st ReportStore) (*Receiver, *pool.HealthTable) {
 
 func reportBody(site string, seq int64, ts int64, load float64) []byte {
 	return fmt.Appendf(nil, `{"site":%q,"addresses":["192.0.2.1","2001:db8::1"],"load":%v,"draining":false,"ts":%d,"seq":%d}`, site, load, ts, seq)
+}
+
+func addrBody(site string, seq int64, ts int64, addrs ...string) []byte {
+	list, _ := json.Marshal(addrs)
+	return fmt.Appendf(nil, `{"site":%q,"addresses":%s,"load":0.5,"draining":false,"ts":%d,"seq":%d}`, site, list, ts, seq)
 }
 
 // post sends body with the given signature header ("" for none) and
@@ -142,6 +155,9 @@ func TestReceiverRejects(t *testing.T) {
 		{"ts 31 s ahead", "", reportBody("fra", 5, ts+31, 0.5), signed(reportBody("fra", 5, ts+31, 0.5)), 409, "ts"},
 		{"same seq", "", reportBody("fra", 3, ts, 0.5), signed(reportBody("fra", 3, ts, 0.5)), 409, "seq 3 is not above 3"},
 		{"lower seq", "", reportBody("fra", 2, ts, 0.9), signed(reportBody("fra", 2, ts, 0.9)), 409, "seq 2 is not above 3"},
+		{"address of another site", "", addrBody("fra", 4, ts, "198.51.100.7"), signed(addrBody("fra", 4, ts, "198.51.100.7")), 403, "address 198.51.100.7 is not one site fra may report"},
+		{"one address of another site", "", addrBody("fra", 4, ts, "192.0.2.1", "198.51.100.7"), signed(addrBody("fra", 4, ts, "192.0.2.1", "198.51.100.7")), 403, "address 198.51.100.7"},
+		{"prefix edge", "", addrBody("fra", 4, ts, "192.0.2.16"), signed(addrBody("fra", 4, ts, "192.0.2.16")), 403, "address 192.0.2.16"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -324,7 +340,7 @@ func TestReceiverSetKeys(t *testing.T) {
 	if code, _, _ := post(t, rc, http.MethodPost, body, loadreport.Sign(body, fraKey)); code != 204 {
 		t.Fatal(code)
 	}
-	rc.SetKeys(map[string][]byte{"iad": iadKey})
+	rc.SetSites(map[string][]byte{"iad": iadKey}, nil)
 	if len(rc.Sites()) != 0 || len(published(health)) != 0 {
 		t.Fatal("removed site still published")
 	}
@@ -343,4 +359,186 @@ func published(h *pool.HealthTable) map[string]pool.Load {
 		}
 	}
 	return out
+}
+
+// A site's key may steer only the addresses the site lists: a report
+// naming another is refused with 403 and changes nothing, even when
+// another site serves that address; an address within a listed prefix is
+// accepted.
+func TestReceiverAddresses(t *testing.T) {
+	st := &memReports{}
+	rc, health := newTestReceiver(st)
+	rc.Addresses["iad"] = []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24")}
+	iad := addrBody("iad", 1, rxNow.Unix(), "203.0.113.9")
+	if code, msg, _ := post(t, rc, http.MethodPost, iad, loadreport.Sign(iad, iadKey)); code != 204 {
+		t.Fatalf("iad: %d %s", code, msg)
+	}
+	before, _ := health.Load("203.0.113.9")
+	sites := rc.Sites()
+
+	steal := addrBody("fra", 1, rxNow.Unix(), "192.0.2.3", "203.0.113.9")
+	code, msg, _ := post(t, rc, http.MethodPost, steal, loadreport.Sign(steal, fraKey))
+	if code != 403 || !strings.Contains(msg, "203.0.113.9") {
+		t.Fatalf("fra reporting iad's address: %d %q", code, msg)
+	}
+	if after, _ := health.Load("203.0.113.9"); after != before || st.saves != 1 || !reflect.DeepEqual(rc.Sites(), sites) {
+		t.Fatalf("refused report changed something: %+v, %d saves, %+v", after, st.saves, rc.Sites())
+	}
+	if _, ok := health.Load("192.0.2.3"); ok {
+		t.Fatal("refused report published its allowed address")
+	}
+	if got := rc.Refused()["address"]; got != 1 {
+		t.Fatalf("refused{address} = %d", got)
+	}
+
+	ok := addrBody("fra", 1, rxNow.Unix(), "192.0.2.15", "2001:db8::1")
+	if code, msg, _ := post(t, rc, http.MethodPost, ok, loadreport.Sign(ok, fraKey)); code != 204 {
+		t.Fatalf("address in fra's prefix: %d %s", code, msg)
+	}
+	if l, ok := health.Load("192.0.2.15"); !ok || l.Site != "fra" {
+		t.Fatalf("192.0.2.15 published %+v", l)
+	}
+
+	// A reload that narrows fra's addresses stops publishing the ones it
+	// took away, at once.
+	rc.SetSites(rc.Keys, map[string][]netip.Prefix{"fra": {netip.MustParsePrefix("2001:db8::1/128")}})
+	if _, ok := health.Load("192.0.2.15"); ok {
+		t.Fatal("address no longer allowed still published")
+	}
+	if _, ok := health.Load("2001:db8::1"); !ok {
+		t.Fatal("allowed address no longer published")
+	}
+}
+
+// A report with a huge seq blocks its site only until 2·MaxSkew after it
+// was received; the huge report, and any report accepted before, stays
+// refused, also after a restart from the store.
+func TestReceiverHugeSeq(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	st, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := rxNow
+	rc, _ := newTestReceiver(st)
+	rc.Now = func() time.Time { return now }
+	send := func(rc *Receiver, body []byte) (int, string) {
+		t.Helper()
+		code, msg, _ := post(t, rc, http.MethodPost, body, loadreport.Sign(body, fraKey))
+		return code, msg
+	}
+	t0 := rxNow.Unix()
+	normal := reportBody("fra", 7, t0, 0.5)
+	huge := reportBody("fra", math.MaxInt64, t0, 0.5)
+	for _, b := range [][]byte{normal, huge} {
+		if code, msg := send(rc, b); code != 204 {
+			t.Fatalf("%d %s", code, msg)
+		}
+	}
+	skew := int64(DefaultMaxSkew / time.Second)
+	now = rxNow.Add(2 * DefaultMaxSkew)
+	if code, msg := send(rc, reportBody("fra", 8, t0+2*skew, 0.5)); code != 409 || !strings.Contains(msg, "received 60s ago") {
+		t.Fatalf("2·MaxSkew after the huge seq: %d %s", code, msg)
+	}
+
+	// Restart from the store: the huge report is restored, and replays
+	// still within the ts window are refused as replays.
+	st.Close()
+	if st, err = store.Open(path); err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rc, health := newTestReceiver(st)
+	rc.Now = func() time.Time { return now }
+	now = rxNow.Add(DefaultMaxSkew)
+	for name, b := range map[string][]byte{"huge": huge, "normal": normal} {
+		if code, msg := send(rc, b); code != 409 || !strings.Contains(msg, "not above") {
+			t.Fatalf("%s after restart: %d %s", name, code, msg)
+		}
+	}
+	now = rxNow.Add(2*DefaultMaxSkew + time.Second)
+	later := reportBody("fra", 8, t0+2*skew+1, 0.9)
+	if code, msg := send(rc, later); code != 204 {
+		t.Fatalf("seq 8 more than 2·MaxSkew after the huge seq: %d %s", code, msg)
+	}
+	if l, _ := health.Load("192.0.2.1"); !l.Fresh || !approxEq(l.Smoothed, 0.9) {
+		t.Fatalf("published %+v", l)
+	}
+	// The reports accepted before the reset are out of the ts window, the
+	// last one is a replay.
+	for name, b := range map[string][]byte{"huge": huge, "normal": normal, "later": later} {
+		if code, _ := send(rc, b); code != 409 {
+			t.Fatalf("replay of %s: %d", name, code)
+		}
+	}
+	if code, msg := send(rc, reportBody("fra", 9, t0+2*skew+1, 0.9)); code != 204 {
+		t.Fatalf("next seq: %d %s", code, msg)
+	}
+	if got := rc.Refused(); got["replay"] != 3 || got["skew"] != 2 {
+		t.Fatalf("refused %v, want 3 replay and 2 skew", got)
+	}
+}
+
+// No report is accepted twice, whatever the order and timing of the
+// reports sent: every report of a grid of seqs and ts is sent at every
+// server time of a grid, and none gets 204 twice.
+func TestReceiverNoReplay(t *testing.T) {
+	now := rxNow
+	rc, _ := newTestReceiver(nil)
+	rc.Now = func() time.Time { return now }
+	t0 := rxNow.Unix()
+	var bodies [][]byte
+	for _, ts := range []int64{t0 - 30, t0, t0 + 30, t0 + 60, t0 + 90} {
+		for _, seq := range []int64{1, 2, math.MaxInt64} {
+			bodies = append(bodies, reportBody("fra", seq, ts, 0.5))
+		}
+	}
+	accepted := map[string]bool{}
+	for step := range 200 {
+		now = rxNow.Add(time.Duration(step) * time.Second)
+		for _, b := range bodies {
+			if code, _, _ := post(t, rc, http.MethodPost, b, loadreport.Sign(b, fraKey)); code == 204 {
+				if accepted[string(b)] {
+					t.Fatalf("accepted twice (at +%ds): %s", step, b)
+				}
+				accepted[string(b)] = true
+			}
+		}
+	}
+	if len(accepted) < 2 {
+		t.Fatalf("only %d reports accepted: the grid tests nothing", len(accepted))
+	}
+}
+
+// Refusals are logged with the sender's address, at most one line a
+// second per reason; a site that lists no addresses is warned about once
+// at start and at each SetSites.
+func TestReceiverLogs(t *testing.T) {
+	var buf bytes.Buffer
+	rc, _ := newTestReceiver(nil)
+	rc.Logger = slog.New(slog.NewTextHandler(&buf, nil))
+	if err := rc.Restore(); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(buf.String(), "a leaked key could steer every address"); n != 1 || !strings.Contains(buf.String(), "site=iad") {
+		t.Fatalf("want one warning for iad:\n%s", buf.String())
+	}
+	buf.Reset()
+	for range 5 {
+		post(t, rc, http.MethodGet, nil, "")
+		post(t, rc, http.MethodPost, []byte("{}"), "")
+	}
+	out := buf.String()
+	if strings.Count(out, "load report refused") != 2 || strings.Count(out, "reason=method") != 1 ||
+		strings.Count(out, "reason=signature") != 1 || !strings.Contains(out, "remote=192.0.2.1:1234") {
+		t.Fatalf("want one line per reason, with the remote address:\n%s", out)
+	}
+	if got := rc.Refused(); got["method"] != 5 || got["signature"] != 5 || got["address"] != 0 {
+		t.Fatalf("refused %v", got)
+	}
+	buf.Reset()
+	rc.SetSites(rc.Keys, nil)
+	if n := strings.Count(buf.String(), "a leaked key could steer every address"); n != 2 {
+		t.Fatalf("want a warning for each site after SetSites:\n%s", buf.String())
+	}
 }

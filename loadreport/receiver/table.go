@@ -31,6 +31,9 @@ type Table struct {
 	// status API shows for a site; 0 means pool.DefaultShedHigh and
 	// pool.DefaultShedLow.
 	High, Low float64
+	// Allow, when set, says whether a site may report an address; Loads
+	// leaves out the addresses it refuses.
+	Allow func(site, addr string) bool
 
 	sites map[string]*SiteState
 }
@@ -119,6 +122,9 @@ func (t *Table) Loads(now time.Time) map[string]pool.Load {
 		s := t.sites[name]
 		l := t.load(s, now)
 		for _, a := range s.Report.Addresses {
+			if t.Allow != nil && !t.Allow(name, a) {
+				continue
+			}
 			if at, ok := won[a]; ok && !s.Received.After(at) {
 				continue
 			}

@@ -116,11 +116,11 @@ func startLR(t *testing.T, staleAfter string) *lrEnv {
 	writeFile(t, filepath.Join(e.dir, "iad.key"), lrIadKey+"\n")
 	extra := fmt.Sprintf(`http: 127.0.0.1:0
 sites:
-  fra: {key: %q}
-  iad: {key_file: %q}
+  fra: {key: %q, addresses: [%s]}
+  iad: {key_file: %q, addresses: [%s]}
 reports:
   stale_after: %s
-`, lrFraKey, filepath.Join(e.dir, "iad.key"), staleAfter)
+`, lrFraKey, lrFra, filepath.Join(e.dir, "iad.key"), lrIad, staleAfter)
 	e.srv = Start(t, Options{Files: map[string]string{"example.com.yaml": lrZone}, Extra: extra})
 	e.url = "http://" + e.srv.HTTP
 	if log := e.srv.Log(); strings.Contains(log, "level=ERROR") || strings.Contains(log, "level=WARN") {

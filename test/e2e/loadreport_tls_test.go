@@ -29,8 +29,8 @@ func TestLoadReportTLS(t *testing.T) {
 	extra := fmt.Sprintf(`http: 127.0.0.1:0
 tls: {cert: %q, key: %q}
 sites:
-  fra: {key: %q}
-`, filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), lrFraKey)
+  fra: {key: %q, addresses: [%s]}
+`, filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), lrFraKey, lrFra)
 	s := Start(t, Options{Files: map[string]string{"example.com.yaml": lrZone}, Extra: extra})
 	s.WaitLog(`msg="HTTP listening".*tls=true`, 5*time.Second)
 	addr := s.HTTP
