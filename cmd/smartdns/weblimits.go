@@ -248,7 +248,7 @@ func (c *renderCache) serve(w http.ResponseWriter, r *http.Request, key string, 
 	resp := c.fill(e, gen, r, next)
 	h := w.Header()
 	for k, v := range resp.header {
-		h[k] = v
+		h[k] = append([]string(nil), v...) // the cached slices stay unshared
 	}
 	w.WriteHeader(resp.code)
 	if r.Method != http.MethodHead {
@@ -285,6 +285,9 @@ func (c *renderCache) fill(e *cacheEntry, gen uint64, r *http.Request, next http
 	if e.resp != nil {
 		old = len(e.resp.body)
 	}
+	if c.bytes-old+len(resp.body) > c.maxBytes {
+		c.evictExpiredLocked()
+	}
 	if c.gen == gen && c.entries[e.key] == e && c.bytes-old+len(resp.body) <= c.maxBytes {
 		c.bytes += len(resp.body) - old
 		e.resp, e.gen, e.expires = resp, gen, now.Add(c.ttl)
@@ -296,18 +299,7 @@ func (c *renderCache) fill(e *cacheEntry, gen uint64, r *http.Request, next http
 // evictLocked drops the expired entries, or if none is, one entry
 // (c.mu held).
 func (c *renderCache) evictLocked() {
-	now := c.now()
-	for k, e := range c.entries {
-		if e.mu.TryLock() {
-			if e.resp == nil || !now.Before(e.expires) {
-				if e.resp != nil {
-					c.bytes -= len(e.resp.body)
-				}
-				delete(c.entries, k)
-			}
-			e.mu.Unlock()
-		}
-	}
+	c.evictExpiredLocked()
 	if len(c.entries) < c.maxEntries {
 		return
 	}
@@ -319,6 +311,24 @@ func (c *renderCache) evictLocked() {
 			delete(c.entries, k)
 			e.mu.Unlock()
 			return
+		}
+	}
+}
+
+// evictExpiredLocked drops the entries expired or never filled that no
+// request is rendering (c.mu held; an entry being rendered is skipped, not
+// waited for).
+func (c *renderCache) evictExpiredLocked() {
+	now := c.now()
+	for k, e := range c.entries {
+		if e.mu.TryLock() {
+			if e.resp == nil || !now.Before(e.expires) {
+				if e.resp != nil {
+					c.bytes -= len(e.resp.body)
+				}
+				delete(c.entries, k)
+			}
+			e.mu.Unlock()
 		}
 	}
 }

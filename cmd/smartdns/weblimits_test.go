@@ -265,3 +265,29 @@ func TestLimitBodies(t *testing.T) {
 		})
 	}
 }
+
+// TestRenderCacheBytes: a rendering that does not fit the byte budget
+// makes room by dropping expired entries, and is then cached.
+func TestRenderCacheBytes(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(1e9, 0)}
+	c := newRenderCache(time.Second, 8, 150)
+	c.now = clock.now
+	h := c.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, strings.Repeat("x", 100))
+	}))
+	get := func(url string) {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", url, nil))
+	}
+	get("/api/v1/a")
+	clock.add(2 * time.Second) // a expires
+	get("/api/v1/b")
+	get("/api/v1/b")
+	if n := c.renders.Load(); n != 2 {
+		t.Errorf("rendered %d times, want 2 (b cached once a expired)", n)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.bytes != 100 || len(c.entries) != 1 {
+		t.Errorf("cache: %d bytes in %d entries, want 100 in 1", c.bytes, len(c.entries))
+	}
+}
