@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -141,4 +142,32 @@ func serverFDs(t *testing.T, s *Server) int {
 		t.Fatal(err)
 	}
 	return len(ents)
+}
+
+// TestHTTPListenerHeaderLimit: a header block over 16 KiB (plus the 4 KiB
+// Go allows over) is refused with 431 rather than buffered (Go's default
+// is 1 MB per connection).
+func TestHTTPListenerHeaderLimit(t *testing.T) {
+	s := Start(t, Options{ZonesFrom: "../../examples/zones", Extra: "http: 127.0.0.1:0\n"})
+	waitReady(t, s, "http://"+s.HTTP+"/")
+	for _, tt := range []struct {
+		size int
+		want string
+	}{
+		{1 << 10, "HTTP/1.1 200"},
+		{64 << 10, "HTTP/1.1 431"},
+	} {
+		c, err := net.DialTimeout("tcp", s.HTTP, 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: %s\r\nConnection: close\r\n\r\n", strings.Repeat("a", tt.size))
+		line := make([]byte, 12)
+		_, err = io.ReadFull(c, line)
+		c.Close()
+		if err != nil || string(line) != tt.want {
+			t.Errorf("a %d-byte header: %q (%v), want %q", tt.size, line, err, tt.want)
+		}
+	}
 }
