@@ -48,11 +48,12 @@ func newWeb(cfg *config.Config, src *status.Sources, log *slog.Logger) (*webServ
 	mountOperator(mux, src)
 	w := &webServer{
 		srv: &http.Server{
-			Handler:           mux,
-			ReadHeaderTimeout: 5 * time.Second,
-			ReadTimeout:       10 * time.Second,
-			WriteTimeout:      10 * time.Second,
-			IdleTimeout:       60 * time.Second,
+			Handler:           limitBodies(newRenderCache(HTTPRenderInterval, HTTPCacheEntries, HTTPCacheBytes).wrap(mux)),
+			ReadHeaderTimeout: HTTPReadHeaderTimeout,
+			ReadTimeout:       HTTPReadTimeout,
+			WriteTimeout:      HTTPWriteTimeout,
+			IdleTimeout:       HTTPIdleTimeout,
+			MaxHeaderBytes:    HTTPMaxHeaderBytes,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		},
 		reports: rc,
@@ -71,7 +72,9 @@ func newWeb(cfg *config.Config, src *status.Sources, log *slog.Logger) (*webServ
 	if err != nil {
 		return nil, err
 	}
-	w.ln = ln
+	// The limits wrap the TCP listener, under TLS, so a connection over
+	// them costs no handshake.
+	w.ln = newLimitListener(ln, HTTPMaxConns, HTTPMaxConnsPerAddr)
 	log.Info("HTTP listening", "addr", ln.Addr().String(), "tls", w.tls)
 	return w, nil
 }
