@@ -57,9 +57,11 @@ type Config struct {
 	// QueryLog logs queries (dnstap, JSON lines); off by default.
 	QueryLog QueryLog `yaml:"query_log"`
 	// Alias resolves apex ALIAS targets outside the served zones.
-	Alias Alias  `yaml:"alias"`
-	Path  string `yaml:"-"` // the file this was read from
-	Dir   string `yaml:"-"` // its folder, against which relative paths resolve
+	Alias Alias `yaml:"alias"`
+	// Identity is what the server tells of itself: NSID and CHAOS TXT.
+	Identity Identity `yaml:"identity"`
+	Path     string   `yaml:"-"` // the file this was read from
+	Dir      string   `yaml:"-"` // its folder, against which relative paths resolve
 }
 
 // SOA holds the fields used when a zone has no SOA of its own.
@@ -97,6 +99,24 @@ type Alias struct {
 	// none.
 	ServeStale *time.Duration `yaml:"serve_stale"`
 }
+
+// Identity is what the server answers about itself when asked; each is
+// left out (nothing told) by default, since a version string helps an
+// attacker more than an operator.
+type Identity struct {
+	// NSID is returned in the NSID option to queries asking for it
+	// (RFC 5001, dig +nsid).
+	NSID string `yaml:"nsid"`
+	// Version answers version.bind and version.server (class CH, TXT).
+	Version string `yaml:"version"`
+	// ID answers id.server and hostname.bind (class CH, TXT).
+	ID string `yaml:"id"`
+}
+
+// maxIdentityLen bounds each identity string: one TXT character-string
+// (RFC 1035 §3.3) holds 255 bytes; NSID gets the same bound so that it
+// never crowds an answer.
+const maxIdentityLen = 255
 
 // TLS names the certificate and key of the HTTP listener.
 type TLS struct {
@@ -324,6 +344,11 @@ func Parse(path string, data []byte) (*Config, diag.Problems) {
 		}
 	}
 	probs = append(probs, c.parseAlias(root, at)...)
+	for key, v := range map[string]string{"nsid": c.Identity.NSID, "version": c.Identity.Version, "id": c.Identity.ID} {
+		if len(v) > maxIdentityLen {
+			probs.Add(pos("identity", key), "identity.%s: %d bytes, more than %d", key, len(v), maxIdentityLen)
+		}
+	}
 	if c.Probes.MaxInFlight < 0 {
 		probs.Add(pos("probes", "max_in_flight"), "probes.max_in_flight: %d must be positive", c.Probes.MaxInFlight)
 	}

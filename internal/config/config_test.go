@@ -86,6 +86,14 @@ func TestProblems(t *testing.T) {
 			[]string{`:3:42: alias.timeout: -1s must not be negative`}},
 		{"alias unknown key", "listen: [127.0.0.1:53]\nzones: zones\nalias: {resolver: [127.0.0.1]}\n",
 			[]string{`unknown key "resolver" in alias`}},
+		{"identity nsid not a string", "listen: [127.0.0.1:53]\nzones: zones\nidentity:\n  nsid: [a, b]\n",
+			[]string{`:4:1: cannot unmarshal !!seq into string`}},
+		{"identity version a map", "listen: [127.0.0.1:53]\nzones: zones\nidentity: {version: {x: 1}}\n",
+			[]string{`:3:1: cannot unmarshal !!map into string`}},
+		{"identity unknown key", "listen: [127.0.0.1:53]\nzones: zones\nidentity: {hostname: h}\n",
+			[]string{`:3:12: unknown key "hostname" in identity`}},
+		{"identity id too long", "listen: [127.0.0.1:53]\nzones: zones\nidentity:\n  id: " + strings.Repeat("x", 256) + "\n",
+			[]string{`:4:7: identity.id: 256 bytes, more than 255`}},
 		{"query log unknown key", "listen: [127.0.0.1:53]\nzones: zones\nquery_log: {jsn: q}\n",
 			[]string{`unknown key "jsn" in query_log`}},
 	} {
@@ -237,5 +245,17 @@ func TestSiteAddresses(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The identity strings reach the DNS handler as written.
+func TestIdentity(t *testing.T) {
+	p := writeConfig(t, "listen: [127.0.0.1:53]\nzones: zones\nidentity: {nsid: ns1.example.net, version: \"smartdns 1\", id: ns1}\n")
+	c, probs := Load(p)
+	if c == nil || len(probs) > 0 {
+		t.Fatalf("problems: %v", probs)
+	}
+	if want := (Identity{NSID: "ns1.example.net", Version: "smartdns 1", ID: "ns1"}); c.Identity != want {
+		t.Errorf("identity = %+v, want %+v", c.Identity, want)
 	}
 }
