@@ -36,7 +36,50 @@ type Handler struct {
 	// Alias answers apex ALIASes whose target lies outside the served
 	// zones (alias.resolvers); nil answers them from the zones only.
 	Alias AliasResolver
+	// Identity is what the server tells of itself (NSID, CHAOS TXT);
+	// nil tells nothing.
+	Identity *Identity
 }
+
+// Identity is what the server tells of itself when asked, held in wire
+// form so that answering allocates nothing. Build it with NewIdentity.
+type Identity struct {
+	nsid    []byte // NSID option data (RFC 5001)
+	version []byte // TXT RDATA of version.bind and version.server
+	id      []byte // TXT RDATA of id.server and hostname.bind
+}
+
+// NewIdentity holds the NSID and the CHAOS TXT strings; it returns nil when
+// all three are empty, and leaves out each one empty (that question is
+// then not answered). Strings longer than 255 bytes are cut there: one TXT
+// character-string holds no more (config refuses them before).
+func NewIdentity(nsid, version, id string) *Identity {
+	if nsid == "" && version == "" && id == "" {
+		return nil
+	}
+	txt := func(s string) []byte {
+		if s == "" {
+			return nil
+		}
+		s = s[:min(len(s), 255)]
+		return append([]byte{byte(len(s))}, s...)
+	}
+	ident := &Identity{version: txt(version), id: txt(id)}
+	if nsid != "" {
+		ident.nsid = []byte(nsid[:min(len(nsid), 255)])
+	}
+	return ident
+}
+
+// Extended DNS Error codes we send (RFC 8914 §4).
+const (
+	// edeNoReachableAuthority: an ALIAS target outside the zones was
+	// never resolved (or its answer expired past serve_stale): the
+	// resolvers that are the authority for it gave us nothing.
+	edeNoReachableAuthority = 22
+	// edeNotAuthoritative: the name (or class) is not one we serve.
+	edeNotAuthoritative = 20
+)
 
 // AliasResolver gives the addresses of ALIAS targets outside the served
 // zones. It is called on the answer path: it must not block, lock or
@@ -105,6 +148,13 @@ type answer struct {
 	// is read by the pick only while a site ramps up.)
 	state     *pool.View
 	haveState bool
+	// nsid is the NSID option data to send, nil when none was asked for
+	// or none is configured.
+	nsid []byte
+	// ede, when haveEDE, is the Extended DNS Error code sent (only to
+	// EDNS queries, RFC 8914 §3).
+	ede     uint16
+	haveEDE bool
 }
 
 // ServeDNS answers the query in pkt as Serve does, for a client whose
@@ -149,6 +199,10 @@ func (h *Handler) Serve(pkt, out []byte, from netip.Addr, tcp bool) []byte {
 	}
 	if a.ecs {
 		limit -= a.ecsLen()
+	}
+	if r.edns && r.nsid && h.Identity != nil && h.Identity.nsid != nil {
+		a.nsid = h.Identity.nsid
+		limit -= 4 + len(a.nsid) // held back like the OPT: always sent
 	}
 	a.w.reset(out, limit)
 
@@ -203,8 +257,11 @@ func (h *Handler) maxUDP() int {
 func (a *answer) answerQuestion() {
 	r := &a.r
 	switch {
+	case r.qclass == classCHAOS:
+		a.answerChaos()
+		return
 	case r.qclass != classINET && r.qclass != classANY:
-		a.rcode = rcodeRefused
+		a.refuse()
 		return
 	case r.qtype == typeAXFR || r.qtype == typeIXFR:
 		a.rcode = rcodeRefused // zone transfers are not offered
@@ -220,7 +277,7 @@ func (a *answer) answerQuestion() {
 	name := bstr(r.qlow[:r.qlen])
 	z := a.snap.Find(name)
 	if z == nil {
-		a.rcode = rcodeRefused
+		a.refuse()
 		return
 	}
 	a.zone = z
@@ -236,6 +293,52 @@ func (a *answer) answerQuestion() {
 	a.resolve(z, name, r.qtype)
 	a.writeAuthority()
 	a.writeAdditional()
+}
+
+// refuse answers a question outside what we serve.
+func (a *answer) refuse() {
+	a.rcode = rcodeRefused
+	a.setEDE(edeNotAuthoritative)
+}
+
+func (a *answer) setEDE(code uint16) { a.ede, a.haveEDE = code, true }
+
+// CHAOS names answered from the Identity (wire form, lower case): the
+// names BIND, NSD and Unbound answer, and RFC 4892 documents.
+const (
+	chaosVersionBind   = "\x07version\x04bind\x00"
+	chaosVersionServer = "\x07version\x06server\x00"
+	chaosIDServer      = "\x02id\x06server\x00"
+	chaosHostnameBind  = "\x08hostname\x04bind\x00"
+)
+
+// answerChaos answers the CHAOS TXT names of the Identity; every other
+// CHAOS question, and those whose string is not configured, is refused.
+func (a *answer) answerChaos() {
+	r := &a.r
+	var txt []byte
+	if id := a.h.Identity; id != nil {
+		switch bstr(r.qlow[:r.qlen]) {
+		case chaosVersionBind, chaosVersionServer:
+			txt = id.version
+		case chaosIDServer, chaosHostnameBind:
+			txt = id.id
+		}
+	}
+	if txt == nil {
+		a.refuse()
+		return
+	}
+	a.writeQuestion()
+	a.aa = true
+	if r.qtype != typeTXT && r.qtype != typeANY {
+		return // NODATA: the name has only its TXT
+	}
+	if !a.w.writeRRClass(bstr(r.qlow[:r.qlen]), typeTXT, classCHAOS, 0, txt) {
+		a.tc = true
+		return
+	}
+	a.an++
 }
 
 // resolve follows name through the zones until an answer, a negative
@@ -325,6 +428,7 @@ func (a *answer) answerOutside(z *zones.Zone, name string, node *zones.Node, exi
 	data, ttl, ok := a.h.Alias.AliasAddrs(exit, qtype)
 	if !ok {
 		a.rcode, a.aa = rcodeServFail, false
+		a.setEDE(edeNoReachableAuthority)
 		return
 	}
 	if len(data) == 0 {
@@ -576,12 +680,11 @@ func (a *answer) finish(maxUDP int) int {
 		if r.do {
 			o[7] = 0x80 // DO is copied (RFC 3225 §3)
 		}
-		binary.BigEndian.PutUint16(o[9:], 0)
+		optStart := w.off
 		w.off += optRRLen
 		if a.ecs {
 			// Echo the client's subnet with our scope (RFC 7871 §7.2.1).
 			n := a.ecsLen()
-			binary.BigEndian.PutUint16(o[9:], uint16(n))
 			e := b[w.off:]
 			binary.BigEndian.PutUint16(e, optionECS)
 			binary.BigEndian.PutUint16(e[2:], uint16(n-4))
@@ -598,11 +701,31 @@ func (a *answer) finish(maxUDP int) int {
 			copy(e[8:n], r.ecsAddr[:n-8])
 			w.off += n
 		}
+		if a.nsid != nil {
+			e := b[w.off:]
+			binary.BigEndian.PutUint16(e, optionNSID)
+			binary.BigEndian.PutUint16(e[2:], uint16(len(a.nsid)))
+			w.off += 4 + copy(e[4:], a.nsid)
+		}
+		// The EDE's room was not held back (errors leave plenty): it goes
+		// in when it fits. The OPT and options before it took exactly the
+		// room held back, so what is left is w.limit - optStart.
+		if a.haveEDE && optStart+edeLen <= w.limit {
+			e := b[w.off:]
+			binary.BigEndian.PutUint16(e, optionEDE)
+			binary.BigEndian.PutUint16(e[2:], 2)
+			binary.BigEndian.PutUint16(e[4:], a.ede)
+			w.off += edeLen
+		}
+		binary.BigEndian.PutUint16(o[9:], uint16(w.off-optStart-optRRLen))
 		ar++
 	}
 	binary.BigEndian.PutUint16(b[10:], ar)
 	return w.off
 }
+
+// edeLen is the size of an Extended DNS Error option without EXTRA-TEXT.
+const edeLen = 4 + 2
 
 // nameHash is FNV-1a over a lower-cased wire name.
 func nameHash(name string) uint64 {

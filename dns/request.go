@@ -35,8 +35,9 @@ const (
 	typeMAILA = 254
 	typeANY   = 255
 
-	classINET = 1
-	classANY  = 255
+	classINET  = 1
+	classCHAOS = 3
+	classANY   = 255
 
 	flagQR = 1 << 15
 	flagAA = 1 << 10
@@ -89,6 +90,9 @@ type request struct {
 	ecsFamily uint16
 	ecsSource uint8
 	ecsAddr   [16]byte // the address bytes as sent (ceil(source/8) of them), zero-padded
+
+	// nsid is set when the query's OPT carried an NSID option (RFC 5001).
+	nsid bool
 }
 
 func (r *request) opcode() int { return int(r.flags>>11) & 0xF }
@@ -279,11 +283,15 @@ func skipName(p []byte, off int) (int, bool) {
 	}
 }
 
-// optionECS is the EDNS Client Subnet option code (RFC 7871).
-const optionECS = 8
+// EDNS option codes read or written.
+const (
+	optionNSID = 3  // RFC 5001
+	optionECS  = 8  // EDNS Client Subnet, RFC 7871
+	optionEDE  = 15 // Extended DNS Errors, RFC 8914
+)
 
 // parseOptions checks that EDNS options are well formed TLVs and reads the
-// Client Subnet option.
+// Client Subnet and NSID options.
 func (r *request) parseOptions(b []byte) bool {
 	for len(b) > 0 {
 		if len(b) < 4 {
@@ -293,6 +301,11 @@ func (r *request) parseOptions(b []byte) bool {
 		l := int(binary.BigEndian.Uint16(b[2:]))
 		if len(b) < 4+l {
 			return false
+		}
+		if code == optionNSID {
+			// The query's option should be empty (RFC 5001 §2.1); one
+			// that is not still asks the question.
+			r.nsid = true
 		}
 		if code == optionECS {
 			if r.ecs || r.ecsBad {

@@ -133,12 +133,17 @@ func (w *msgWriter) writeName(name string, exact bool) bool {
 // writeRR appends one record. On overflow it leaves the message as it was
 // and returns false.
 func (w *msgWriter) writeRR(owner string, typ uint16, ttl uint32, rdata []byte) bool {
+	return w.writeRRClass(owner, typ, classINET, ttl, rdata)
+}
+
+// writeRRClass is writeRR for a class other than IN (CHAOS).
+func (w *msgWriter) writeRRClass(owner string, typ, class uint16, ttl uint32, rdata []byte) bool {
 	start, ncomp := w.off, w.ncomp
 	ok := w.writeName(owner, false) && w.off+10 <= w.limit
 	if ok {
 		b := w.buf[w.off:]
 		binary.BigEndian.PutUint16(b, typ)
-		binary.BigEndian.PutUint16(b[2:], classINET)
+		binary.BigEndian.PutUint16(b[2:], class)
 		binary.BigEndian.PutUint32(b[4:], ttl)
 		w.off += 10
 		rdStart := w.off

@@ -80,7 +80,8 @@ func newServer(cfgPath string, cfg *config.Config, log *slog.Logger, hup <-chan 
 	}
 	s.stats = &qstats.Registry{}
 	s.tally = &pool.Tally{}
-	s.h = &dns.Handler{MaxUDPSize: cfg.MaxUDPSize, NoECS: !cfg.ECSEnabled(), Stats: s.stats}
+	s.h = &dns.Handler{MaxUDPSize: cfg.MaxUDPSize, NoECS: !cfg.ECSEnabled(), Stats: s.stats,
+		Identity: dns.NewIdentity(cfg.Identity.NSID, cfg.Identity.Version, cfg.Identity.ID)}
 	if s.geoDB, err = geo.Open(geo.Config{City: cfg.GeoIP.City, Country: cfg.GeoIP.Country, ASN: cfg.GeoIP.ASN}); err != nil {
 		log.Error("cannot open the GeoIP databases", "err", err)
 		return nil, err
