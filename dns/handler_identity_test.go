@@ -1,6 +1,7 @@
 package dns
 
 import (
+	"strings"
 	"testing"
 
 	mdns "github.com/miekg/dns"
@@ -207,6 +208,31 @@ func TestIdentityAllocs(t *testing.T) {
 		out := make([]byte, 65535)
 		if n := testing.AllocsPerRun(1000, func() { h.ServeDNS(pkt, out, false) }); n > 0 {
 			t.Errorf("%s allocates %.1f times", m.Question[0].Name, n)
+		}
+	}
+}
+
+// The NSID's room is held back like the OPT's: with a 255-byte NSID, an
+// answer filling the client's buffer still fits it (truncated, or with
+// fewer records), and the NSID is there.
+func TestNSIDFitsTheLimit(t *testing.T) {
+	long := strings.Repeat("n", 255)
+	for _, size := range []uint16{512, 1232} {
+		for _, qname := range []string{"big.example.com.", "mx.example.com.", "x.wide.example.com."} {
+			h := sizedHandler(t, 1232)
+			h.Identity = NewIdentity(long, "", "")
+			m := new(mdns.Msg)
+			m.SetQuestion(qname, mdns.TypeANY)
+			m.SetEdns0(size, false)
+			o := m.IsEdns0()
+			o.Option = append(o.Option, &mdns.EDNS0_NSID{Code: mdns.EDNS0NSID})
+			raw, r := serveRaw(t, h, m, false)
+			if len(raw) > int(size) {
+				t.Errorf("%s, buffer %d: %d bytes", qname, size, len(raw))
+			}
+			if e, ok := ednsOpt(r, mdns.EDNS0NSID).(*mdns.EDNS0_NSID); !ok || e.Nsid != hexOf(long) {
+				t.Errorf("%s, buffer %d: NSID missing", qname, size)
+			}
 		}
 	}
 }
