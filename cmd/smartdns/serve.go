@@ -94,6 +94,7 @@ func restartOnly(old, cfg *config.Config) []string {
 		{"log", cfg.Log != old.Log},
 		{"reload", cfg.Reload != old.Reload},
 		{"reports", cfg.Reports != old.Reports},
+		{"identity", cfg.Identity != old.Identity},
 		{"alias", aliasChanged(old, cfg)},
 	} {
 		if c.changed {
