@@ -17,6 +17,11 @@ import (
 // returns its address.
 func tcpServer(t *testing.T, max, perClient int) string {
 	t.Helper()
+	return startTCPServer(t, max, perClient).LocalAddrs()[0]
+}
+
+func startTCPServer(t *testing.T, max, perClient int) *Server {
+	t.Helper()
 	s := &Server{Handler: testHandler(t, "example.com"), Addrs: []string{"127.0.0.1:0"}, MaxTCPConns: max, MaxTCPConnsPerClient: perClient, UDPWorkers: 1}
 	if err := s.Listen(); err != nil {
 		t.Fatal(err)
@@ -29,7 +34,7 @@ func tcpServer(t *testing.T, max, perClient int) string {
 		s.Shutdown(ctx)
 		<-done
 	})
-	return s.LocalAddrs()[0]
+	return s
 }
 
 // dialFrom opens a TCP connection to addr from the loopback address from.
@@ -96,6 +101,42 @@ func TestTCPLimitEvictsLongestIdle(t *testing.T) {
 	for _, i := range []int{0, 2, 3} {
 		if closedWithin(idle[i], 50*time.Millisecond) {
 			t.Errorf("connection %d was closed; only the longest-idle should be", i)
+		}
+	}
+}
+
+// Above TCPPressurePercent of the limit, a new connection closes the
+// longest-idle one if it has been idle TCPPressureIdleTimeout, though the
+// limit is not reached.
+func TestTCPPressureClosesOldIdle(t *testing.T) {
+	s := startTCPServer(t, 4, 0) // pressure from 3 connections
+	addr := s.LocalAddrs()[0]
+	var idle []net.Conn
+	for i := 0; i < 3; i++ {
+		c := dialFrom(t, "127.0.0.1", addr)
+		if _, err := ask(c); err != nil {
+			t.Fatal(err)
+		}
+		idle = append(idle, c)
+	}
+	// Make the second look idle for longer than the pressure timeout
+	// (rather than wait for it).
+	s.mu.Lock()
+	for c, tc := range s.conns {
+		if c.RemoteAddr().String() == idle[1].LocalAddr().String() {
+			tc.idleSince.Store(time.Now().Add(-TCPPressureIdleTimeout - time.Second).UnixNano())
+		}
+	}
+	s.mu.Unlock()
+	if _, err := ask(dialFrom(t, "127.0.0.2", addr)); err != nil {
+		t.Fatal(err)
+	}
+	if !closedWithin(idle[1], 2*time.Second) {
+		t.Error("the connection idle past the pressure timeout is still open")
+	}
+	for _, i := range []int{0, 2} {
+		if closedWithin(idle[i], 50*time.Millisecond) {
+			t.Errorf("connection %d, idle for less than %v, was closed", i, TCPPressureIdleTimeout)
 		}
 	}
 }
