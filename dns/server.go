@@ -27,9 +27,15 @@ type Server struct {
 	// TCPIdleTimeout closes a TCP connection without a query for this long
 	// (RFC 7766 §6.2.3); DefaultTCPIdleTimeout when zero.
 	TCPIdleTimeout time.Duration
-	// MaxTCPConns bounds open TCP connections; new ones beyond it are
-	// closed at once. DefaultMaxTCPConns when zero.
+	// MaxTCPConns bounds open TCP connections. At the limit a new
+	// connection takes the slot of the longest-idle one, so that one
+	// client holding every slot cannot lock others out (RFC 7766 §6.2.3);
+	// it is refused only when none is idle. DefaultMaxTCPConns when zero.
 	MaxTCPConns int
+	// MaxTCPConnsPerClient bounds the TCP connections of one client
+	// address (an IPv6 client by its /64); more are refused.
+	// DefaultMaxTCPConnsPerClient when zero.
+	MaxTCPConnsPerClient int
 	// UDPWorkers is the number of goroutines reading each UDP socket;
 	// GOMAXPROCS when zero.
 	UDPWorkers int
@@ -44,12 +50,14 @@ type Server struct {
 	udp []*net.UDPConn
 	tcp []*net.TCPListener
 
-	mu      sync.Mutex
-	conns   map[net.Conn]struct{}
-	closing bool
-	wg      sync.WaitGroup // TCP connections
-	udpWG   sync.WaitGroup // UDP workers
-	sem     chan struct{}
+	mu        sync.Mutex
+	conns     map[net.Conn]*tcpConn
+	perClient map[netip.Addr]int
+	maxConns  int
+	maxPer    int
+	closing   bool
+	wg        sync.WaitGroup // TCP connections
+	udpWG     sync.WaitGroup // UDP workers
 }
 
 // QueryLogger receives each query and its response (nil when none was
@@ -121,9 +129,14 @@ func (s *Server) Serve() error {
 	if max <= 0 {
 		max = DefaultMaxTCPConns
 	}
-	s.sem = make(chan struct{}, max)
+	per := s.MaxTCPConnsPerClient
+	if per <= 0 {
+		per = DefaultMaxTCPConnsPerClient
+	}
 	s.mu.Lock()
-	s.conns = map[net.Conn]struct{}{}
+	s.conns = map[net.Conn]*tcpConn{}
+	s.perClient = map[netip.Addr]int{}
+	s.maxConns, s.maxPer = max, per
 	s.mu.Unlock()
 	workers := s.UDPWorkers
 	if workers <= 0 {
@@ -202,44 +215,28 @@ func (s *Server) acceptTCP(l net.Listener, idle time.Duration) {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
-		select {
-		case s.sem <- struct{}{}:
-		default:
-			c.Close() // at the limit (RFC 7766 §6.2.2)
-			continue
-		}
-		if !s.track(c, true) {
-			<-s.sem
+		tc, err := s.admit(c)
+		if err != nil {
 			c.Close()
-			return
+			if errors.Is(err, errClosing) {
+				return
+			}
+			continue
 		}
 		s.wg.Add(1)
 		go func() {
-			defer func() { s.track(c, false); c.Close(); <-s.sem; s.wg.Done() }()
-			s.serveTCP(c, idle)
+			defer func() { s.release(tc); c.Close(); s.wg.Done() }()
+			s.serveTCP(tc, idle)
 		}()
 	}
-}
-
-func (s *Server) track(c net.Conn, add bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if add {
-		if s.closing {
-			return false
-		}
-		s.conns[c] = struct{}{}
-	} else {
-		delete(s.conns, c)
-	}
-	return true
 }
 
 var tcpBufs = sync.Pool{New: func() any { b := make([]byte, 2+maxMsgSize); return &b }}
 
 // serveTCP answers the queries of one connection in order (RFC 7766 §6.2.1:
 // several per connection, pipelined by the client).
-func (s *Server) serveTCP(c net.Conn, idle time.Duration) {
+func (s *Server) serveTCP(tc *tcpConn, idle time.Duration) {
+	c := tc.c
 	inp := tcpBufs.Get().(*[]byte)
 	outp := tcpBufs.Get().(*[]byte)
 	defer tcpBufs.Put(inp)
@@ -255,7 +252,14 @@ func (s *Server) serveTCP(c net.Conn, idle time.Duration) {
 	stats := s.Handler.Stats
 	for {
 		c.SetReadDeadline(time.Now().Add(idle))
-		if _, err := io.ReadFull(c, in[:2]); err != nil {
+		got, err := c.Read(in[:2])
+		if got == 0 || !tc.start() {
+			return // idle too long, closed, or evicted for a new client
+		}
+		// The message has begun: the rest must follow promptly, whatever
+		// the idle timeout, or a trickling sender holds its slot forever.
+		c.SetReadDeadline(time.Now().Add(TCPMessageTimeout))
+		if _, err = io.ReadFull(c, in[got:2]); err != nil {
 			return
 		}
 		n := int(binary.BigEndian.Uint16(in))
@@ -272,7 +276,7 @@ func (s *Server) serveTCP(c net.Conn, idle time.Duration) {
 		}
 		binary.BigEndian.PutUint16(out, uint16(len(resp)))
 		c.SetWriteDeadline(start.Add(idle))
-		_, err := c.Write(out[:2+len(resp)])
+		_, err = c.Write(out[:2+len(resp)])
 		if stats != nil {
 			stats.Latency[1].Observe(time.Since(start))
 		}
@@ -282,6 +286,7 @@ func (s *Server) serveTCP(c net.Conn, idle time.Duration) {
 		if err != nil {
 			return
 		}
+		tc.stop()
 		s.mu.Lock()
 		closing := s.closing
 		s.mu.Unlock()

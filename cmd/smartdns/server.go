@@ -134,12 +134,13 @@ func newServer(cfgPath string, cfg *config.Config, log *slog.Logger, hup <-chan 
 	s.publish(snap, rep)
 
 	s.dns = &dns.Server{
-		Handler:        s.h,
-		Addrs:          cfg.Listen,
-		TCPIdleTimeout: cfg.TCP.IdleTimeout,
-		MaxTCPConns:    cfg.TCP.MaxConnections,
-		UDPWorkers:     cfg.Workers,
-		Logger:         log,
+		Handler:              s.h,
+		Addrs:                cfg.Listen,
+		TCPIdleTimeout:       cfg.TCP.IdleTimeout,
+		MaxTCPConns:          cfg.TCP.MaxConnections,
+		MaxTCPConnsPerClient: cfg.TCP.MaxConnectionsPerClient,
+		UDPWorkers:           cfg.Workers,
+		Logger:               log,
 	}
 	if err = s.dns.Listen(); err != nil {
 		log.Error("cannot listen", "err", err)

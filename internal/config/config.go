@@ -172,6 +172,9 @@ func (c *Config) ECSEnabled() bool { return c.ECS == nil || *c.ECS }
 type TCP struct {
 	IdleTimeout    time.Duration `yaml:"idle_timeout"`
 	MaxConnections int           `yaml:"max_connections"`
+	// MaxConnectionsPerClient bounds one client address's connections
+	// (an IPv6 client by its /64), so that no one client takes them all.
+	MaxConnectionsPerClient int `yaml:"max_connections_per_client"`
 }
 
 // Reload controls how zone file changes are noticed.
@@ -269,6 +272,9 @@ func Parse(path string, data []byte) (*Config, diag.Problems) {
 	}
 	if c.TCP.MaxConnections < 0 {
 		probs.Add(pos("tcp", "max_connections"), "tcp.max_connections: %d is negative (leave it out for the default)", c.TCP.MaxConnections)
+	}
+	if c.TCP.MaxConnectionsPerClient < 0 {
+		probs.Add(pos("tcp", "max_connections_per_client"), "tcp.max_connections_per_client: %d is negative (leave it out for the default)", c.TCP.MaxConnectionsPerClient)
 	}
 	if c.HTTP != "" {
 		if _, err := netip.ParseAddrPort(c.HTTP); err != nil {

@@ -46,7 +46,7 @@ soa:
 	if c.SOA.Mname != "" || c.SOA.Rname != "hostmaster.example.com." {
 		t.Errorf("soa: %+v", c.SOA)
 	}
-	if c.MaxUDPSize != 0 || c.TCP.IdleTimeout != 0 || c.TCP.MaxConnections != 0 || c.SOA.Minimum != 0 || c.Reports.StaleAfter != 0 {
+	if c.MaxUDPSize != 0 || c.TCP.IdleTimeout != 0 || c.TCP.MaxConnections != 0 || c.TCP.MaxConnectionsPerClient != 0 || c.SOA.Minimum != 0 || c.Reports.StaleAfter != 0 {
 		t.Errorf("unset keys were filled in by the config: %+v", c)
 	}
 }
@@ -56,8 +56,8 @@ func TestProblems(t *testing.T) {
 		name, body string
 		want       []string // substrings, each with its position
 	}{
-		{"negative durations and counts", "listen: [127.0.0.1:53]\nzones: zones\ntcp: {idle_timeout: -1s, max_connections: -2}\nreports: {stale_after: -5s}\n",
-			[]string{`tcp.idle_timeout: -1s is negative`, `tcp.max_connections: -2 is negative`, `reports.stale_after: -5s is negative`}},
+		{"negative durations and counts", "listen: [127.0.0.1:53]\nzones: zones\ntcp: {idle_timeout: -1s, max_connections: -2, max_connections_per_client: -3}\nreports: {stale_after: -5s}\n",
+			[]string{`tcp.idle_timeout: -1s is negative`, `tcp.max_connections: -2 is negative`, `:3:75: tcp.max_connections_per_client: -3 is negative`, `reports.stale_after: -5s is negative`}},
 		{"unknown top-level key", "listen: [127.0.0.1:53]\nzones: zones\nlisten_typo: 1\n",
 			[]string{`:3:1: unknown key "listen_typo" in top level`}},
 		{"unknown nested key", "listen: [127.0.0.1:53]\nzones: zones\nsoa:\n  rnmae: x.\n",

@@ -23,21 +23,22 @@ import (
 func TestConfigDefaultsMatchTheCode(t *testing.T) {
 	sec := func(s uint32) time.Duration { return time.Duration(s) * time.Second }
 	want := map[string]string{
-		"soa.ttl":              dur(sec(zones.DefaultSOA.TTL)),
-		"soa.refresh":          dur(sec(zones.DefaultSOA.Refresh)),
-		"soa.retry":            dur(sec(zones.DefaultSOA.Retry)),
-		"soa.expire":           dur(sec(zones.DefaultSOA.Expire)),
-		"soa.minimum":          dur(sec(zones.DefaultSOA.Minimum)),
-		"max_udp_size":         fmt.Sprint(dns.DefaultMaxUDPSize),
-		"tcp.idle_timeout":     dur(dns.DefaultTCPIdleTimeout),
-		"tcp.max_connections":  fmt.Sprint(dns.DefaultMaxTCPConns),
-		"reload.interval":      dur(zones.DefaultReloadInterval),
-		"probes.max_in_flight": fmt.Sprint(probes.DefaultMaxInFlight),
-		"query_log.buffer":     fmt.Sprint(config.DefaultQueryLogBuffer),
-		"alias.timeout":        dur(alias.DefaultTimeout),
-		"alias.max_ttl":        dur(alias.DefaultMaxTTL),
-		"alias.serve_stale":    dur(alias.DefaultServeStale),
-		"reports.stale_after":  dur(receiver.DefaultStaleAfter),
+		"soa.ttl":                        dur(sec(zones.DefaultSOA.TTL)),
+		"soa.refresh":                    dur(sec(zones.DefaultSOA.Refresh)),
+		"soa.retry":                      dur(sec(zones.DefaultSOA.Retry)),
+		"soa.expire":                     dur(sec(zones.DefaultSOA.Expire)),
+		"soa.minimum":                    dur(sec(zones.DefaultSOA.Minimum)),
+		"max_udp_size":                   fmt.Sprint(dns.DefaultMaxUDPSize),
+		"tcp.idle_timeout":               dur(dns.DefaultTCPIdleTimeout),
+		"tcp.max_connections":            fmt.Sprint(dns.DefaultMaxTCPConns),
+		"tcp.max_connections_per_client": fmt.Sprint(dns.DefaultMaxTCPConnsPerClient),
+		"reload.interval":                dur(zones.DefaultReloadInterval),
+		"probes.max_in_flight":           fmt.Sprint(probes.DefaultMaxInFlight),
+		"query_log.buffer":               fmt.Sprint(config.DefaultQueryLogBuffer),
+		"alias.timeout":                  dur(alias.DefaultTimeout),
+		"alias.max_ttl":                  dur(alias.DefaultMaxTTL),
+		"alias.serve_stale":              dur(alias.DefaultServeStale),
+		"reports.stale_after":            dur(receiver.DefaultStaleAfter),
 	}
 	got := documentedDefaults(t, "../../docs/configuration.md")
 	for key, w := range want {
