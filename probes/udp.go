@@ -40,11 +40,7 @@ func (k *checker) udp(ctx context.Context, c *pool.Check) error {
 		return err
 	}
 	defer conn.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
-	}
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	defer bindDeadline(ctx, conn)()
 
 	peer := conn.RemoteAddr().String()
 	if _, err := conn.Write([]byte(c.Payload)); err != nil {
@@ -68,4 +64,13 @@ func (k *checker) udp(ctx context.Context, c *pool.Check) error {
 		return fmt.Errorf("UDP reply (%d bytes) does not contain %q", n, c.ExpectReply)
 	}
 	return nil
+}
+
+// bindDeadline makes conn's reads and writes end with ctx: at its deadline,
+// or at once when it is cancelled. The returned func releases the binding.
+func bindDeadline(ctx context.Context, conn interface{ SetDeadline(time.Time) error }) (release func() bool) {
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	return context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 }
